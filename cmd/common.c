@@ -1,0 +1,2 @@
+/* common.c - being written. */
+typedef int gb_pending_cmd_common;

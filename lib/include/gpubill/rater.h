@@ -1,0 +1,4 @@
+#ifndef GPUBILL_RATER_H
+#define GPUBILL_RATER_H
+/* being written */
+#endif

@@ -1,0 +1,2 @@
+/* dedup.c - being written. */
+typedef int gb_pending_dedup;

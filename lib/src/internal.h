@@ -1,0 +1,46 @@
+/*
+ * internal.h - helpers shared by the library's sources.  Not installed.
+ */
+#ifndef GPUBILL_INTERNAL_H
+#define GPUBILL_INTERNAL_H
+
+#include <gpubill/error.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define GB_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define GB_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define GB_PRINTF(a, b)
+#define GB_LIKELY(x) (x)
+#define GB_UNLIKELY(x) (x)
+#endif
+
+/* 128-bit unsigned accumulators for quantities (GPU-seconds, tokens). */
+__extension__ typedef unsigned __int128 gb_u128;
+
+/* Allocation: every library allocation goes through these. */
+void *gb_malloc(size_t n);
+void *gb_calloc(size_t n, size_t size);
+void *gb_realloc(void *p, size_t n);
+void gb_free(void *p);
+char *gb_strndup(const char *s, size_t n);
+char *gb_strdup(const char *s);
+
+/*
+ * Fill err (when not NULL) with code and a formatted message; returns code
+ * so callers can write `return gb_error_set(err, GB_ESYNTAX, "...")`.
+ * Location fields are left as they are: set them with the helpers below.
+ */
+int gb_error_set(gb_error *err, int code, const char *fmt, ...) GB_PRINTF(3, 4);
+int gb_error_vset(gb_error *err, int code, const char *fmt, va_list ap);
+void gb_error_set_source(gb_error *err, const char *source);
+void gb_error_set_path(gb_error *err, const char *path);
+
+/* 64-bit hash of bytes (seeded). */
+uint64_t gb_hash64(const void *data, size_t len, uint64_t seed);
+
+#endif

@@ -1,0 +1,2 @@
+/* invoice.c - being written. */
+typedef int gb_pending_invoice;

@@ -1,0 +1,2 @@
+/* money.c - being written. */
+typedef int gb_pending_money;

@@ -1,0 +1,2 @@
+/* prices.c - being written. */
+typedef int gb_pending_prices;

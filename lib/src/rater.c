@@ -1,0 +1,2 @@
+/* rater.c - being written. */
+typedef int gb_pending_rater;

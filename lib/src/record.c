@@ -1,0 +1,2 @@
+/* record.c - being written. */
+typedef int gb_pending_record;

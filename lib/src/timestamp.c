@@ -1,0 +1,2 @@
+/* timestamp.c - being written. */
+typedef int gb_pending_timestamp;

@@ -1,0 +1,2 @@
+/* test_money.c - being written. */
+int main(void) { return 0; }

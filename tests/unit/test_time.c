@@ -1,0 +1,2 @@
+/* test_time.c - being written. */
+int main(void) { return 0; }

@@ -1,0 +1,2 @@
+/* test_usage.c - being written. */
+int main(void) { return 0; }
