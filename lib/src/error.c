@@ -1,6 +1,8 @@
 /* error.c - error codes, their descriptions and the gb_error record. */
 #include "internal.h"
 
+#include <gpubill/gpubill.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -94,4 +96,9 @@ size_t gb_error_format(char *buf, size_t size, const gb_error *err)
 				 "%s", err->message[0] ? err->message : gb_strerror(err->code));
 		return (size_t)n + (m < 0 ? 0 : (size_t)m);
 	}
+}
+
+const char *gb_version(void)
+{
+	return "0.1.0";
 }

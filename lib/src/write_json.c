@@ -1,2 +1,142 @@
-/* write_json.c - being written. */
-typedef int gb_pending_write_json;
+/*
+ * write_json.c - invoices as "gpubill-invoices/1" JSON.  Every amount and
+ * quantity is a decimal string: JSON numbers are doubles to most readers.
+ */
+#include "internal.h"
+#include "invoice_internal.h"
+
+#include <gpubill/money.h>
+#include <gpubill/timestamp.h>
+#include <string.h>
+
+static void json_string(gb_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	gb_buf_add(b, "\"", 1);
+	for (; *p; p++) {
+		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
+
+		switch (*p) {
+		case '"': gb_buf_add(b, "\\\"", 2); break;
+		case '\\': gb_buf_add(b, "\\\\", 2); break;
+		case '\n': gb_buf_add(b, "\\n", 2); break;
+		case '\r': gb_buf_add(b, "\\r", 2); break;
+		case '\t': gb_buf_add(b, "\\t", 2); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				gb_buf_add(b, esc, 6);
+			} else {
+				gb_buf_add(b, (const char *)p, 1);
+			}
+		}
+	}
+	gb_buf_add(b, "\"", 1);
+}
+
+static void json_key_string(gb_buf *b, const char *indent, const char *key,
+			    const char *value, int comma)
+{
+	gb_buf_printf(b, "%s\"%s\": ", indent, key);
+	json_string(b, value);
+	gb_buf_puts(b, comma ? ",\n" : "\n");
+}
+
+static void json_key_money(gb_buf *b, const char *indent, const char *key,
+			   const mpz_t v, unsigned minor, int comma)
+{
+	gb_buf_printf(b, "%s\"%s\": \"", indent, key);
+	gb_buf_money(b, v, minor);
+	gb_buf_puts(b, comma ? "\",\n" : "\"\n");
+}
+
+static void write_line(gb_buf *b, const gb_invoice_line *l, size_t n,
+		       unsigned minor, int last)
+{
+	const char *in = "          ";
+	char text[256];
+
+	gb_buf_puts(b, "        {\n");
+	gb_buf_printf(b, "%s\"line\": %zu,\n", in, n);
+	json_key_string(b, in, "kind", gb_line_kind_name(l->kind), 1);
+	json_key_string(b, in, "description", l->description, 1);
+	if (l->sku[0])
+		json_key_string(b, in, "sku", l->sku, 1);
+	if (l->model[0])
+		json_key_string(b, in, "model", l->model, 1);
+	json_key_string(b, in, "region", l->region, 1);
+	if (l->tier)
+		gb_buf_printf(b, "%s\"tier\": %u,\n", in, l->tier);
+	gb_line_quantity_text(text, sizeof text, l);
+	json_key_string(b, in, "quantity", text, 1);
+	json_key_string(b, in, "unit", l->unit, 1);
+	gb_line_base_text(text, sizeof text, l);
+	json_key_string(b, in, l->sku[0] ? "gpu_seconds" : "tokens", text, 1);
+	gb_line_unit_price_text(text, sizeof text, l, minor);
+	json_key_string(b, in, "unit_price", text, 1);
+	json_key_money(b, in, "amount", l->amount, minor, 1);
+	gb_buf_printf(b, "%s\"records\": %llu\n", in,
+		      (unsigned long long)l->records);
+	gb_buf_puts(b, last ? "        }\n" : "        },\n");
+}
+
+int gb_invoice_write_json(const gb_invoice_set *s, gb_write_fn fn,
+			  void *payload, gb_error *err)
+{
+	char from[GB_TIME_TEXT_MAX], to[GB_TIME_TEXT_MAX];
+	const gb_counts *c = &s->counts;
+	gb_buf b;
+	mpz_t total;
+	size_t i, j;
+	int rc = 0;
+
+	gb_buf_init(&b);
+	gb_time_format(from, sizeof from, s->from);
+	gb_time_format(to, sizeof to, s->to);
+	gb_buf_puts(&b, "{\n");
+	json_key_string(&b, "  ", "format", "gpubill-invoices/1", 1);
+	json_key_string(&b, "  ", "prices", s->prices_name, 1);
+	json_key_string(&b, "  ", "currency", s->currency, 1);
+	gb_buf_printf(&b, "  \"minor_units\": %u,\n", s->minor_units);
+	gb_buf_printf(&b, "  \"period\": {\"from\": \"%s\", \"to\": \"%s\"},\n",
+		      from, to);
+	gb_buf_puts(&b, s->ninvoices ? "  \"invoices\": [\n" : "  \"invoices\": [],\n");
+	for (i = 0; i < s->ninvoices && rc == 0; i++) {
+		const gb_invoice *inv = &s->invoices[i];
+
+		gb_buf_puts(&b, "    {\n");
+		json_key_string(&b, "      ", "customer", inv->customer, 1);
+		json_key_money(&b, "      ", "total", inv->total, s->minor_units, 1);
+		gb_buf_puts(&b, "      \"lines\": [\n");
+		for (j = 0; j < inv->nlines; j++)
+			write_line(&b, &inv->lines[j], j + 1, s->minor_units,
+				   j + 1 == inv->nlines);
+		gb_buf_puts(&b, "      ]\n");
+		gb_buf_puts(&b, i + 1 == s->ninvoices ? "    }\n  ],\n" : "    },\n");
+		rc = gb_buf_flush(&b, fn, payload, err);
+	}
+	if (rc == 0) {
+		mpz_init(total);
+		gb_invoice_set_total(s, total);
+		gb_buf_puts(&b, "  \"summary\": {\n");
+		gb_buf_printf(&b, "    \"records\": %llu,\n    \"billed\": %llu,\n"
+			      "    \"rejected\": %llu,\n    \"duplicates\": %llu,\n"
+			      "    \"outside_period\": %llu,\n    \"skipped\": %llu,\n",
+			      (unsigned long long)c->read,
+			      (unsigned long long)c->billed,
+			      (unsigned long long)c->rejected,
+			      (unsigned long long)c->duplicates,
+			      (unsigned long long)c->outside_period,
+			      (unsigned long long)c->skipped);
+		gb_buf_printf(&b, "    \"invoices\": %zu,\n", s->ninvoices);
+		json_key_money(&b, "    ", "total", total, s->minor_units, 0);
+		gb_buf_puts(&b, "  }\n}\n");
+		mpz_clear(total);
+		rc = gb_buf_flush(&b, fn, payload, err);
+	}
+	gb_buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/*
+ * dedup.h - the run-wide set of record ids, for duplicate detection.
+ *
+ * Memory per distinct id is one 16-byte slot at a load factor between 0.4
+ * and 0.8: a 95-bit fingerprint of the id and a 32-bit fingerprint of the
+ * row's content.  Two different ids share a fingerprint with probability
+ * about n^2 / 2^96 (below 10^-10 for 10^9 ids).  A content fingerprint
+ * clash can only turn a conflicting retry into a plain duplicate: either
+ * way the first row stands and the second is not billed.
+ */
+#ifndef GPUBILL_DEDUP_H
+#define GPUBILL_DEDUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gb_dedup_slot {
+	uint64_t id_hi;     /* never both id_hi == 0 and id_lo == 0 when used */
+	uint32_t id_lo;
+	uint32_t content;
+} gb_dedup_slot;
+
+typedef struct gb_dedup {
+	gb_dedup_slot *slots;
+	size_t mask;        /* capacity - 1; capacity a power of two */
+	size_t count;
+} gb_dedup;
+
+typedef enum gb_dedup_result {
+	GB_DEDUP_NEW = 0,
+	GB_DEDUP_SAME = 1,      /* id seen with the same content */
+	GB_DEDUP_CONFLICT = 2,  /* id seen with different content */
+	GB_DEDUP_NOMEM = -1
+} gb_dedup_result;
+
+void gb_dedup_init(gb_dedup *d);
+void gb_dedup_free(gb_dedup *d);
+
+/* Look id up; when new, remember it with content. */
+gb_dedup_result gb_dedup_check(gb_dedup *d, const char *id, size_t len,
+			       uint32_t content);
+
+#endif
