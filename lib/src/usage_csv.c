@@ -1,2 +1,514 @@
-/* usage_csv.c - being written. */
-typedef int gb_pending_usage_csv;
+/*
+ * usage_csv.c - the streaming CSV usage reader.
+ *
+ * libcsv does the quoting; this file adds what it lacks: the header and
+ * column lookup, physical line numbers, a field length cap and errors that
+ * name a line.  Memory is bounded by the widest row, never by the row count:
+ * libcsv's field buffer is capped, and the known fields of the current row
+ * are copied into one reusable buffer.
+ *
+ * How libcsv is driven (each point was checked against libcsv 3.0.3):
+ *
+ * - Non-strict mode.  Stray quotes (`ab"c`, `"ab"c`) are not fatal: libcsv
+ *   keeps them as data (after `"ab"` a stray character even reopens the
+ *   quote), and the validator rejects the odd value later.  One bad row
+ *   should cost one reject, not the whole file.
+ * - CSV_REPALL_NL: every unquoted CR or LF ends a row, blank or not, so
+ *   blank lines are seen and skipped here rather than swallowed.
+ * - Line numbers: libcsv reports a terminator but not where it was, and
+ *   "\r\n" looks the same as "\r \n" (spaces are skipped silently).  So the
+ *   input is handed to libcsv in pieces that end at each CR or LF: any row
+ *   end reported during a piece was caused by its last byte, and the line
+ *   count comes from the raw bytes (quoted newlines included).
+ * - CSV_STRICT_FINI does nothing without CSV_STRICT, so strictness is
+ *   switched on for csv_fini alone, where its only effect is to reject an
+ *   unterminated quoted field.
+ * - The field cap: libcsv grows its buffer by blk_size through realloc_func,
+ *   which takes no payload, so a static hook refuses anything past the cap
+ *   plus one block; libcsv then stops with CSV_ENOMEM.  Fields that fit in
+ *   that last block are caught by their length.
+ */
+#include "internal.h"
+
+#include <gpubill/usage.h>
+
+#include <csv.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* libcsv's buffer grows in these steps; a divisor of GB_CSV_FIELD_MAX. */
+#define CSV_BLOCK 4096u
+#define CSV_BUFFER_MAX (GB_CSV_FIELD_MAX + CSV_BLOCK)
+
+#define PARSE_OPTS (CSV_REPALL_NL)
+#define FINI_OPTS (CSV_REPALL_NL | CSV_STRICT | CSV_STRICT_FINI)
+
+static const char *const column_names[GB_COL__COUNT] = {
+	[GB_COL_ID] = "id",
+	[GB_COL_CUSTOMER] = "customer",
+	[GB_COL_TYPE] = "type",
+	[GB_COL_START] = "start",
+	[GB_COL_END] = "end",
+	[GB_COL_SKU] = "sku",
+	[GB_COL_REGION] = "region",
+	[GB_COL_GPUS] = "gpus",
+	[GB_COL_MARKET] = "market",
+	[GB_COL_INTERRUPTED] = "interrupted",
+	[GB_COL_MODEL] = "model",
+	[GB_COL_INPUT_TOKENS] = "input_tokens",
+	[GB_COL_CACHED_TOKENS] = "cached_tokens",
+	[GB_COL_OUTPUT_TOKENS] = "output_tokens",
+	[GB_COL_BATCH] = "batch",
+};
+
+static const gb_column required_columns[] = {
+	GB_COL_ID, GB_COL_CUSTOMER, GB_COL_TYPE, GB_COL_START,
+};
+
+static const unsigned char utf8_bom[3] = { 0xEF, 0xBB, 0xBF };
+
+struct gb_csv_reader {
+	struct csv_parser csv;
+	char *source;
+
+	/* The caller's callback and error, set for the length of one call. */
+	gb_row_fn fn;
+	void *payload;
+	gb_error *err;
+
+	/* Position. */
+	uint64_t line;		/* physical line of the next byte fed */
+	uint64_t line_after;	/* line after the piece being parsed */
+	uint64_t row_line;	/* line where the current row began */
+	int prev_cr;		/* the last byte fed was a CR */
+	unsigned bom_matched;	/* leading bytes that matched the BOM */
+	int bom_done;
+
+	/* Header: which column each field position holds. */
+	int have_header;
+	signed char *colmap;	/* gb_column, or -1 for an unknown column */
+	size_t colmap_cap;
+	size_t colpos[GB_COL__COUNT]; /* 1-based header position, 0: absent */
+
+	/* The current row: known fields as offsets into buf. */
+	size_t nfields;
+	char *buf;
+	size_t used, cap;
+	size_t off[GB_COL__COUNT];
+	gb_row row;		/* lengths accumulate in row.f[].len */
+
+	uint64_t rows;
+	int finished;
+	int status;		/* sticky: the error that ended the file */
+	gb_error saved;		/* its description */
+};
+
+const char *gb_column_name(gb_column col)
+{
+	if ((unsigned)col >= GB_COL__COUNT)
+		return NULL;
+	return column_names[col];
+}
+
+/* Record the error that ends the file; later calls report it again. */
+GB_PRINTF(4, 5)
+static int fail(gb_csv_reader *r, int code, uint64_t line, const char *fmt, ...)
+{
+	va_list ap;
+
+	gb_error_clear(&r->saved);
+	va_start(ap, fmt);
+	gb_error_vset(&r->saved, code, fmt, ap);
+	va_end(ap);
+	gb_error_set_source(&r->saved, r->source);
+	r->saved.line = line;
+	r->status = code;
+	return code;
+}
+
+static int report(const gb_csv_reader *r, gb_error *err)
+{
+	if (r->status && err)
+		*err = r->saved;
+	return r->status;
+}
+
+static int field_too_long(gb_csv_reader *r)
+{
+	return fail(r, GB_ESYNTAX, r->row_line,
+		    "field longer than %u bytes (unterminated quote?)",
+		    GB_CSV_FIELD_MAX);
+}
+
+/*
+ * libcsv's realloc hook has no payload, so the cap is a constant: refusing
+ * here makes csv_parse stop instead of buffering an unclosed quote forever.
+ */
+static void *capped_realloc(void *p, size_t n)
+{
+	if (n > CSV_BUFFER_MAX)
+		return NULL;
+	return gb_realloc(p, n);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *q;
+
+	while (n < need)
+		n *= 2;
+	q = gb_realloc(*p, n * elem);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* ---- header ------------------------------------------------------------ */
+
+static int match_column(const char *s, size_t len)
+{
+	int c;
+
+	for (c = 0; c < GB_COL__COUNT; c++) {
+		const char *name = column_names[c];
+
+		if (strlen(name) == len && memcmp(name, s, len) == 0)
+			return c;
+	}
+	return -1;
+}
+
+static void header_field(gb_csv_reader *r, const char *s, size_t len)
+{
+	size_t pos = r->nfields; /* 1-based: already counted */
+	int c;
+
+	if (pos > r->colmap_cap &&
+	    grow((void **)&r->colmap, &r->colmap_cap, pos, 1)) {
+		fail(r, GB_ENOMEM, r->row_line, "out of memory");
+		return;
+	}
+	c = match_column(s, len);
+	r->colmap[pos - 1] = (signed char)c;
+	if (c < 0)
+		return;
+	if (r->colpos[c]) {
+		fail(r, GB_ESCHEMA, r->row_line,
+		     "duplicate column '%s' in header (columns %zu and %zu)",
+		     column_names[c], r->colpos[c], pos);
+		return;
+	}
+	r->colpos[c] = pos;
+}
+
+static void end_header(gb_csv_reader *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof required_columns / sizeof *required_columns; i++) {
+		gb_column c = required_columns[i];
+
+		if (!r->colpos[c]) {
+			fail(r, GB_ESCHEMA, r->row_line,
+			     "missing required column '%s'", column_names[c]);
+			return;
+		}
+	}
+	r->have_header = 1;
+	r->row.nheader = r->nfields;
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+/*
+ * Offsets, not pointers: buf may move while the row is still growing.
+ * Only known columns are copied; the rest of the row is never stored.
+ */
+static void store_field(gb_csv_reader *r, int col, const char *s, size_t len)
+{
+	if (r->cap - r->used < len &&
+	    grow((void **)&r->buf, &r->cap, r->used + len, 1)) {
+		fail(r, GB_ENOMEM, r->row_line, "out of memory");
+		return;
+	}
+	if (len)
+		memcpy(r->buf + r->used, s, len);
+	r->off[col] = r->used;
+	r->row.f[col].len = len;
+	r->used += len;
+}
+
+static void call_back(gb_csv_reader *r)
+{
+	gb_row *row = &r->row;
+	int c;
+
+	for (c = 0; c < GB_COL__COUNT; c++)
+		row->f[c].ptr = row->f[c].len ? r->buf + r->off[c] : NULL;
+	row->line = r->row_line;
+	row->nfields = r->nfields;
+	row->flags = r->nfields != row->nheader ? GB_ROW_FIELD_COUNT : 0;
+	r->rows++;
+	if (!r->fn || !r->fn(row, r->err, r->payload))
+		return;
+	/* Keep what the callback wrote; only fill in a silent stop. */
+	if (r->err && r->err->code) {
+		r->saved = *r->err;
+		r->status = GB_EABORT;
+		return;
+	}
+	fail(r, GB_EABORT, row->line, "stopped by the row callback");
+}
+
+static void reset_row(gb_csv_reader *r)
+{
+	int c;
+
+	for (c = 0; c < GB_COL__COUNT; c++)
+		r->row.f[c].len = 0;
+	r->nfields = 0;
+	r->used = 0;
+}
+
+/* ---- libcsv callbacks -------------------------------------------------- */
+
+static void on_field(void *s, size_t len, void *data)
+{
+	gb_csv_reader *r = data;
+	size_t i = r->nfields++;
+	int col;
+
+	if (GB_UNLIKELY(r->status))
+		return;
+	if (GB_UNLIKELY(len > GB_CSV_FIELD_MAX)) {
+		field_too_long(r);
+		return;
+	}
+	if (GB_UNLIKELY(!r->have_header)) {
+		header_field(r, s, len);
+		return;
+	}
+	if (i < r->row.nheader && (col = r->colmap[i]) >= 0)
+		store_field(r, col, s, len);
+}
+
+/* c is the CR or LF that ended the row, or -1 at the end of input. */
+static void on_row(int c, void *data)
+{
+	gb_csv_reader *r = data;
+
+	(void)c;
+	if (GB_UNLIKELY(r->status))
+		return;
+	if (r->nfields) {
+		if (GB_LIKELY(r->have_header))
+			call_back(r);
+		else
+			end_header(r);
+		reset_row(r);
+	}
+	/* A row end only ever comes from the last byte of a piece. */
+	r->row_line = r->line_after;
+}
+
+/* ---- feeding ----------------------------------------------------------- */
+
+static void parse_piece(gb_csv_reader *r, const unsigned char *p, size_t n,
+			int line_break)
+{
+	size_t done;
+
+	r->line_after = r->line + (line_break ? 1 : 0);
+	done = csv_parse(&r->csv, p, n, on_field, on_row, r);
+	r->line = r->line_after;
+	if (done == n || r->status)
+		return;
+	if (csv_get_buffer_size(&r->csv) > GB_CSV_FIELD_MAX)
+		field_too_long(r);
+	else
+		fail(r, GB_ENOMEM, r->row_line, "out of memory");
+}
+
+static const unsigned char *find(const unsigned char *p,
+				 const unsigned char *end, int c)
+{
+	const unsigned char *q = memchr(p, c, (size_t)(end - p));
+
+	return q ? q : end;
+}
+
+/*
+ * Hand bytes to libcsv in pieces that end at each CR or LF (see the top of
+ * the file).  A CR is a line break, and so is an LF unless a CR came just
+ * before it.
+ */
+static void parse_bytes(gb_csv_reader *r, const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n;
+	const unsigned char *lf = find(p, end, '\n');
+	const unsigned char *cr = find(p, end, '\r');
+
+	while (p < end && !r->status) {
+		const unsigned char *t;
+		int brk;
+
+		if (lf < p)
+			lf = find(p, end, '\n');
+		if (cr < p)
+			cr = find(p, end, '\r');
+		t = lf < cr ? lf : cr;
+		if (t == end) {
+			parse_piece(r, p, (size_t)(end - p), 0);
+			r->prev_cr = 0;
+			return;
+		}
+		brk = *t == '\r' || t != p || !r->prev_cr;
+		parse_piece(r, p, (size_t)(t - p) + 1, brk);
+		r->prev_cr = *t == '\r';
+		p = t + 1;
+	}
+}
+
+/*
+ * Returns how many leading bytes the BOM check consumed.  It may span
+ * several feeds; on a mismatch the bytes held back go to the parser.
+ */
+static size_t skip_bom(gb_csv_reader *r, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (r->bom_matched < sizeof utf8_bom && i < n) {
+		if (p[i] != utf8_bom[r->bom_matched]) {
+			r->bom_done = 1;
+			parse_bytes(r, utf8_bom, r->bom_matched);
+			return i;
+		}
+		r->bom_matched++;
+		i++;
+	}
+	if (r->bom_matched == sizeof utf8_bom)
+		r->bom_done = 1;
+	return i;
+}
+
+static int begin_call(gb_csv_reader *r, gb_row_fn fn, void *payload,
+		      gb_error *err)
+{
+	if (r->status)
+		return report(r, err);
+	if (r->finished) {
+		gb_error_clear(err);
+		gb_error_set_source(err, r->source);
+		return gb_error_set(err, GB_EINVAL,
+				    "CSV reader used after finish");
+	}
+	gb_error_clear(err);
+	r->fn = fn;
+	r->payload = payload;
+	r->err = err;
+	return 0;
+}
+
+static int end_call(gb_csv_reader *r, gb_error *err)
+{
+	r->fn = NULL;
+	r->payload = NULL;
+	r->err = NULL;
+	return report(r, err);
+}
+
+int gb_csv_reader_feed(gb_csv_reader *r, const void *data, size_t len,
+		       gb_row_fn fn, void *payload, gb_error *err)
+{
+	const unsigned char *p = data;
+	size_t skip = 0;
+	int rc;
+
+	if (!r || (!data && len))
+		return gb_error_set(err, GB_EINVAL, "invalid argument");
+	rc = begin_call(r, fn, payload, err);
+	if (rc)
+		return rc;
+	if (GB_UNLIKELY(!r->bom_done))
+		skip = skip_bom(r, p, len);
+	if (len > skip && !r->status)
+		parse_bytes(r, p + skip, len - skip);
+	return end_call(r, err);
+}
+
+static void finish_input(gb_csv_reader *r)
+{
+	if (!r->bom_done) {
+		r->bom_done = 1;
+		parse_bytes(r, utf8_bom, r->bom_matched);
+		if (r->status)
+			return;
+	}
+	r->line_after = r->line;
+	csv_set_opts(&r->csv, FINI_OPTS);
+	if (csv_fini(&r->csv, on_field, on_row, r) != 0) {
+		fail(r, GB_ESYNTAX, r->row_line, "unterminated quoted field");
+		return;
+	}
+	if (!r->status && !r->have_header)
+		fail(r, GB_ESCHEMA, 0, "empty file: no header row");
+}
+
+int gb_csv_reader_finish(gb_csv_reader *r, gb_row_fn fn, void *payload,
+			 gb_error *err)
+{
+	int rc;
+
+	if (!r)
+		return gb_error_set(err, GB_EINVAL, "invalid argument");
+	rc = begin_call(r, fn, payload, err);
+	if (rc)
+		return rc;
+	finish_input(r);
+	r->finished = 1;
+	return end_call(r, err);
+}
+
+uint64_t gb_csv_reader_rows(const gb_csv_reader *r)
+{
+	return r ? r->rows : 0;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+int gb_csv_reader_new(gb_csv_reader **out, const char *source, gb_error *err)
+{
+	gb_csv_reader *r;
+
+	if (!out || !source)
+		return gb_error_set(err, GB_EINVAL, "invalid argument");
+	*out = NULL;
+	r = gb_calloc(1, sizeof *r);
+	if (!r || !(r->source = gb_strdup(source))) {
+		gb_free(r);
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	}
+	csv_init(&r->csv, PARSE_OPTS);
+	csv_set_realloc_func(&r->csv, capped_realloc);
+	csv_set_free_func(&r->csv, gb_free);
+	csv_set_blk_size(&r->csv, CSV_BLOCK);
+	r->line = 1;
+	r->row_line = 1;
+	r->row.source = r->source;
+	*out = r;
+	return 0;
+}
+
+void gb_csv_reader_free(gb_csv_reader *r)
+{
+	if (!r)
+		return;
+	csv_free(&r->csv);
+	gb_free(r->colmap);
+	gb_free(r->buf);
+	gb_free(r->source);
+	gb_free(r);
+}

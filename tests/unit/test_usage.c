@@ -1,2 +1,771 @@
-/* test_usage.c - being written. */
-int main(void) { return 0; }
+/*
+ * test_usage.c - the streaming CSV usage reader.
+ *
+ * Each test feeds a file and compares a transcript of every row callback:
+ * "line flags nfields/nheader" followed by the non-empty known columns,
+ * bytes outside printable ASCII written as \xHH.
+ */
+#include <check.h>
+#include <gpubill/usage.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HDR "id,customer,type,start"
+
+struct run {
+	char *log;		/* transcript of the callbacks */
+	size_t len, cap;
+	int feed_rc;		/* first failing feed, or 0 */
+	int finish_rc;
+	gb_error err;
+	uint64_t rows;
+	unsigned calls;
+	unsigned stop_at;	/* callback returns 1 on this call (1-based) */
+	int stop_fills_err;
+};
+
+static void log_bytes(struct run *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->log = realloc(t->log, t->cap);
+		ck_assert_ptr_nonnull(t->log);
+	}
+	memcpy(t->log + t->len, s, n);
+	t->len += n;
+	t->log[t->len] = '\0';
+}
+
+static void log_str(struct run *t, const char *s)
+{
+	log_bytes(t, s, strlen(s));
+}
+
+static void log_field(struct run *t, const gb_field *f)
+{
+	char hex[8];
+	size_t i;
+
+	for (i = 0; i < f->len; i++) {
+		unsigned char c = (unsigned char)f->ptr[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			log_bytes(t, (const char *)&c, 1);
+		} else {
+			snprintf(hex, sizeof hex, "\\x%02X", c);
+			log_str(t, hex);
+		}
+	}
+}
+
+static int on_row(const gb_row *row, gb_error *err, void *payload)
+{
+	struct run *t = payload;
+	char head[96];
+	int c;
+
+	ck_assert_str_eq(row->source, "usage.csv");
+	snprintf(head, sizeof head, "%llu %u %zu/%zu",
+		 (unsigned long long)row->line, row->flags, row->nfields,
+		 row->nheader);
+	log_str(t, head);
+	for (c = 0; c < GB_COL__COUNT; c++) {
+		const gb_field *f = &row->f[c];
+
+		ck_assert(f->len == 0 ? f->ptr == NULL : f->ptr != NULL);
+		if (!f->len)
+			continue;
+		log_str(t, " ");
+		log_str(t, gb_column_name((gb_column)c));
+		log_str(t, "=");
+		log_field(t, f);
+	}
+	log_str(t, "\n");
+	if (++t->calls != t->stop_at)
+		return 0;
+	if (t->stop_fills_err) {
+		err->code = GB_ESCHEMA;
+		snprintf(err->message, sizeof err->message, "customer said no");
+	}
+	return 1;
+}
+
+/* Feed data in pieces of chunk bytes (0: all at once), then finish. */
+static void run_chunked(struct run *t, const void *data, size_t len,
+			size_t chunk)
+{
+	const char *p = data;
+	gb_csv_reader *r;
+	size_t done = 0;
+
+	memset(&t->err, 0, sizeof t->err);
+	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", &t->err), 0);
+	log_str(t, "");
+	if (!chunk)
+		chunk = len ? len : 1;
+	while (done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		t->feed_rc = gb_csv_reader_feed(r, p + done, n, on_row, t,
+						&t->err);
+		if (t->feed_rc)
+			break;
+		done += n;
+	}
+	if (!t->feed_rc)
+		t->finish_rc = gb_csv_reader_finish(r, on_row, t, &t->err);
+	t->rows = gb_csv_reader_rows(r);
+	gb_csv_reader_free(r);
+}
+
+static void run_done(struct run *t)
+{
+	free(t->log);
+	memset(t, 0, sizeof *t);
+}
+
+/* The whole file must parse cleanly into exactly this transcript. */
+static void expect_rows(const void *data, size_t len, const char *want,
+			uint64_t rows)
+{
+	struct run t = { 0 };
+
+	run_chunked(&t, data, len, 0);
+	ck_assert_int_eq(t.feed_rc, 0);
+	ck_assert_msg(t.finish_rc == 0, "finish: %d %s", t.finish_rc,
+		      t.err.message);
+	ck_assert_str_eq(t.log, want);
+	ck_assert_uint_eq(t.rows, rows);
+	run_done(&t);
+}
+
+#define EXPECT(lit, want, rows) expect_rows(lit, sizeof(lit) - 1, want, rows)
+
+/* The file must fail with this code, message and line. */
+static void expect_error(const char *data, size_t len, size_t chunk, int code,
+			 const char *msg, uint64_t line)
+{
+	struct run t = { 0 };
+	int rc;
+
+	run_chunked(&t, data, len, chunk);
+	rc = t.feed_rc ? t.feed_rc : t.finish_rc;
+	ck_assert_int_eq(rc, code);
+	ck_assert_int_eq(t.err.code, code);
+	ck_assert_str_eq(t.err.message, msg);
+	ck_assert_str_eq(t.err.source, "usage.csv");
+	ck_assert_uint_eq(t.err.line, line);
+	run_done(&t);
+}
+
+/* ---- columns and header ------------------------------------------------ */
+
+START_TEST(column_names)
+{
+	static const char *const want[GB_COL__COUNT] = {
+		"id", "customer", "type", "start", "end", "sku", "region",
+		"gpus", "market", "interrupted", "model", "input_tokens",
+		"cached_tokens", "output_tokens", "batch",
+	};
+	int c;
+
+	for (c = 0; c < GB_COL__COUNT; c++)
+		ck_assert_str_eq(gb_column_name((gb_column)c), want[c]);
+	ck_assert_ptr_null(gb_column_name(GB_COL__COUNT));
+}
+END_TEST
+
+START_TEST(any_order_unknown_columns)
+{
+	EXPECT("note,start,type,gpus,customer,extra,id,batch\n"
+	       "hi,2025-01-01T00:00:00Z,gpu,8,acme,x,r1,\n"
+	       " zz , t2 ,tokens,,globex,,r2,true\n",
+	       "2 0 8/8 id=r1 customer=acme type=gpu "
+	       "start=2025-01-01T00:00:00Z gpus=8\n"
+	       "3 0 8/8 id=r2 customer=globex type=tokens start=t2 "
+	       "batch=true\n", 2);
+}
+END_TEST
+
+START_TEST(header_names_exact)
+{
+	/* Unquoted names are trimmed by libcsv, quoted ones are not. */
+	EXPECT(" id ,\"customer\",type,start,\" sku\",SKU,Region\n"
+	       "a,b,c,d,e,f,g\n",
+	       "2 0 7/7 id=a customer=b type=c start=d\n", 1);
+}
+END_TEST
+
+START_TEST(header_only)
+{
+	EXPECT(HDR "\n", "", 0);
+	EXPECT(HDR, "", 0);
+	EXPECT("\n\n" HDR "\r\n\r\n", "", 0);
+}
+END_TEST
+
+START_TEST(header_after_blank_lines)
+{
+	EXPECT("\n  \r\n" HDR "\na,b,c,d\n", "4 0 4/4 id=a customer=b "
+	       "type=c start=d\n", 1);
+}
+END_TEST
+
+START_TEST(empty_file)
+{
+	expect_error("", 0, 0, GB_ESCHEMA, "empty file: no header row", 0);
+	expect_error("\n\r\n  \n", 6, 0, GB_ESCHEMA,
+		     "empty file: no header row", 0);
+	expect_error("\xEF\xBB\xBF", 3, 0, GB_ESCHEMA,
+		     "empty file: no header row", 0);
+	expect_error("\xEF\xBB\xBF", 3, 1, GB_ESCHEMA,
+		     "empty file: no header row", 0);
+}
+END_TEST
+
+START_TEST(missing_required)
+{
+	static const char *const files[] = {
+		"customer,type,start\n",
+		"id,type,start\n",
+		"id,customer,start,end\n",
+		"\n\nid,customer,type,Start\n",
+	};
+	static const char *const want[] = {
+		"missing required column 'id'",
+		"missing required column 'customer'",
+		"missing required column 'type'",
+		"missing required column 'start'",
+	};
+	static const uint64_t line[] = { 1, 1, 1, 3 };
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		expect_error(files[i], strlen(files[i]), 0, GB_ESCHEMA,
+			     want[i], line[i]);
+}
+END_TEST
+
+START_TEST(duplicate_column)
+{
+	static const char f[] = "\r\nid,customer,type,start,x,\"type\"\n"
+				"a,b,c,d,e,f\n";
+	struct run t = { 0 };
+
+	expect_error(f, sizeof f - 1, 0, GB_ESCHEMA,
+		     "duplicate column 'type' in header (columns 3 and 6)", 2);
+	expect_error(f, sizeof f - 1, 1, GB_ESCHEMA,
+		     "duplicate column 'type' in header (columns 3 and 6)", 2);
+	run_chunked(&t, f, sizeof f - 1, 0);
+	ck_assert_uint_eq(t.calls, 0);
+	run_done(&t);
+}
+END_TEST
+
+/* ---- line endings and line numbers ------------------------------------- */
+
+START_TEST(crlf)
+{
+	EXPECT(HDR "\r\na,b,c,d\r\ne,f,g,h\r\n",
+	       "2 0 4/4 id=a customer=b type=c start=d\n"
+	       "3 0 4/4 id=e customer=f type=g start=h\n", 2);
+}
+END_TEST
+
+START_TEST(lone_cr)
+{
+	EXPECT(HDR "\ra,b,c,d\r\re,f,g,h\r",
+	       "2 0 4/4 id=a customer=b type=c start=d\n"
+	       "4 0 4/4 id=e customer=f type=g start=h\n", 2);
+}
+END_TEST
+
+START_TEST(mixed_endings)
+{
+	/* LF, CRLF, CR, LF CR (two breaks), CR then a space then LF. */
+	EXPECT(HDR "\n1,a,t,s\r\n2,a,t,s\r3,a,t,s\n\r4,a,t,s\r \n5,a,t,s",
+	       "2 0 4/4 id=1 customer=a type=t start=s\n"
+	       "3 0 4/4 id=2 customer=a type=t start=s\n"
+	       "4 0 4/4 id=3 customer=a type=t start=s\n"
+	       "6 0 4/4 id=4 customer=a type=t start=s\n"
+	       "8 0 4/4 id=5 customer=a type=t start=s\n", 5);
+}
+END_TEST
+
+START_TEST(missing_trailing_newline)
+{
+	EXPECT(HDR "\na,b,c,d", "2 0 4/4 id=a customer=b type=c start=d\n", 1);
+	EXPECT(HDR "\na,b,c,\"d\"",
+	       "2 0 4/4 id=a customer=b type=c start=d\n", 1);
+	/* A lone comma is a row of two empty fields. */
+	EXPECT(HDR "\n,", "2 1 2/4\n", 1);
+}
+END_TEST
+
+START_TEST(blank_lines)
+{
+	EXPECT(HDR "\n\n1,a,t,s\n\n\n2,a,t,s\n \t \n3,a,t,s\n\n\n",
+	       "3 0 4/4 id=1 customer=a type=t start=s\n"
+	       "6 0 4/4 id=2 customer=a type=t start=s\n"
+	       "8 0 4/4 id=3 customer=a type=t start=s\n", 3);
+	EXPECT(HDR "\r\n\r\n1,a,t,s\r\n\r\n\r\n2,a,t,s\r\n\r\n",
+	       "3 0 4/4 id=1 customer=a type=t start=s\n"
+	       "6 0 4/4 id=2 customer=a type=t start=s\n", 2);
+}
+END_TEST
+
+/* ---- quoting ----------------------------------------------------------- */
+
+START_TEST(quoted_commas_and_quotes)
+{
+	EXPECT(HDR ",model\n"
+	       "\"a,b\",\"say \"\"hi\"\"\",\"\",\" s \",\"\"\"\"\n",
+	       "2 0 5/5 id=a,b customer=say \"hi\" start= s  model=\"\n", 1);
+}
+END_TEST
+
+START_TEST(quoted_newlines)
+{
+	/* Row 2 spans lines 2-4; the next row starts on line 5. */
+	EXPECT(HDR "\n\"a\nb\r\nc\",x,\"\r\",s\n1,2,3,4\r\n\"\n\n\",q,r,s",
+	       "2 0 4/4 id=a\\x0Ab\\x0D\\x0Ac customer=x type=\\x0D start=s\n"
+	       "6 0 4/4 id=1 customer=2 type=3 start=4\n"
+	       "7 0 4/4 id=\\x0A\\x0A customer=q type=r start=s\n", 3);
+}
+END_TEST
+
+START_TEST(malformed_quotes_not_fatal)
+{
+	/*
+	 * Non-strict libcsv keeps stray quotes as data.  After a closed
+	 * quote, a stray byte reopens the quote: `"ab"c,d` runs on to the
+	 * next quote, across the comma and the newline.
+	 */
+	EXPECT(HDR "\nab\"c,x,t,s\n\"ab\"c,d\ne\",t,s\nr,c,t,s\n",
+	       "2 0 4/4 id=ab\"c customer=x type=t start=s\n"
+	       "3 1 3/4 id=ab\"c,d\\x0Ae customer=t type=s\n"
+	       "5 0 4/4 id=r customer=c type=t start=s\n", 3);
+}
+END_TEST
+
+START_TEST(embedded_nul)
+{
+	static const char f[] = HDR "\na\0b,c,\0,d\n";
+	struct run t = { 0 };
+
+	expect_rows(f, sizeof f - 1,
+		    "2 0 4/4 id=a\\x00b customer=c type=\\x00 start=d\n", 1);
+	run_chunked(&t, f, sizeof f - 1, 1);
+	ck_assert_str_eq(t.log,
+			 "2 0 4/4 id=a\\x00b customer=c type=\\x00 start=d\n");
+	run_done(&t);
+}
+END_TEST
+
+/* ---- field counts ------------------------------------------------------ */
+
+START_TEST(field_counts)
+{
+	EXPECT(HDR ",sku\n"
+	       "a,b\n"
+	       "a,b,c,d,e,f,g\n"
+	       "a,b,c,d,e\n"
+	       "a\n",
+	       "2 1 2/5 id=a customer=b\n"
+	       "3 1 7/5 id=a customer=b type=c start=d sku=e\n"
+	       "4 0 5/5 id=a customer=b type=c start=d sku=e\n"
+	       "5 1 1/5 id=a\n", 4);
+}
+END_TEST
+
+/* ---- byte order mark --------------------------------------------------- */
+
+START_TEST(bom)
+{
+	static const char f[] = "\xEF\xBB\xBF" HDR "\na,b,c,d\n";
+	static const char want[] = "2 0 4/4 id=a customer=b type=c start=d\n";
+	struct run t = { 0 };
+	size_t split;
+
+	expect_rows(f, sizeof f - 1, want, 1);
+	/* Every split of the first feed, including inside the BOM. */
+	for (split = 0; split <= 4; split++) {
+		gb_csv_reader *r;
+
+		ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", NULL), 0);
+		log_str(&t, "");
+		ck_assert_int_eq(gb_csv_reader_feed(r, f, split, on_row, &t,
+						    NULL), 0);
+		ck_assert_int_eq(gb_csv_reader_feed(r, f + split,
+						    sizeof f - 1 - split,
+						    on_row, &t, NULL), 0);
+		ck_assert_int_eq(gb_csv_reader_finish(r, on_row, &t, NULL), 0);
+		ck_assert_str_eq(t.log, want);
+		gb_csv_reader_free(r);
+		run_done(&t);
+	}
+}
+END_TEST
+
+START_TEST(bom_only_at_start)
+{
+	/* A partial BOM is data, and so is a BOM later in the file. */
+	EXPECT("\xEF\xBBid,customer,type,start,id\na,b,c,d,e\n",
+	       "2 0 5/5 id=e customer=b type=c start=d\n", 1);
+	EXPECT(HDR "\n\xEF\xBB\xBF" "a,b,c,d\n",
+	       "2 0 4/4 id=\\xEF\\xBB\\xBFa customer=b type=c start=d\n", 1);
+	expect_error("\xEF\xBB", 2, 1, GB_ESCHEMA,
+		     "missing required column 'id'", 1);
+}
+END_TEST
+
+/* ---- limits and fatal errors ------------------------------------------- */
+
+static char *long_file(size_t field, int quoted, size_t *len)
+{
+	static const char head[] = HDR "\nok,b,c,d\n\n";
+	size_t n = sizeof head - 1;
+	char *f = malloc(n + field + 16);
+
+	ck_assert_ptr_nonnull(f);
+	memcpy(f, head, n);
+	if (quoted)
+		f[n++] = '"';
+	memset(f + n, 'x', field);
+	n += field;
+	if (quoted == 1)
+		f[n++] = '"';
+	memcpy(f + n, ",b,c,d\n", 7);
+	*len = n + (quoted == 2 ? 0 : 7);
+	return f;
+}
+
+START_TEST(field_at_limit)
+{
+	struct run t = { 0 };
+	size_t len;
+	char *f = long_file(GB_CSV_FIELD_MAX, 1, &len);
+
+	run_chunked(&t, f, len, 0);
+	ck_assert_int_eq(t.feed_rc, 0);
+	ck_assert_int_eq(t.finish_rc, 0);
+	ck_assert_uint_eq(t.rows, 2);
+	ck_assert_uint_eq(t.len, strlen("2 0 4/4 id=ok customer=b type=c "
+					"start=d\n4 0 4/4 id= customer=b "
+					"type=c start=d\n") + GB_CSV_FIELD_MAX);
+	run_done(&t);
+	free(f);
+}
+END_TEST
+
+START_TEST(field_too_long)
+{
+	static const char msg[] =
+		"field longer than 65536 bytes (unterminated quote?)";
+	static const size_t sizes[] = { GB_CSV_FIELD_MAX + 1, 70000 };
+	size_t i, len;
+	int q;
+
+	for (i = 0; i < 2; i++) {
+		for (q = 0; q < 2; q++) {
+			char *f = long_file(sizes[i], q, &len);
+
+			expect_error(f, len, 0, GB_ESYNTAX, msg, 4);
+			expect_error(f, len, 7, GB_ESYNTAX, msg, 4);
+			free(f);
+		}
+	}
+}
+END_TEST
+
+START_TEST(long_header_field)
+{
+	char *f = malloc(70010);
+
+	ck_assert_ptr_nonnull(f);
+	memcpy(f, "\n\n", 2);
+	memset(f + 2, 'h', 70000);
+	expect_error(f, 70002, 0, GB_ESYNTAX,
+		     "field longer than 65536 bytes (unterminated quote?)", 3);
+	/* Short enough for libcsv's last block: only finish sees it. */
+	expect_error(f, 2 + GB_CSV_FIELD_MAX + 1, 0, GB_ESYNTAX,
+		     "field longer than 65536 bytes (unterminated quote?)", 3);
+	free(f);
+}
+END_TEST
+
+START_TEST(unclosed_quote_swallows_file)
+{
+	size_t len;
+	char *f = long_file(70000, 2, &len); /* opening quote, never closed */
+
+	expect_error(f, len, 0, GB_ESYNTAX,
+		     "field longer than 65536 bytes (unterminated quote?)", 4);
+	expect_error(f, len, 1, GB_ESYNTAX,
+		     "field longer than 65536 bytes (unterminated quote?)", 4);
+	free(f);
+}
+END_TEST
+
+START_TEST(unterminated_quote_at_eof)
+{
+	static const char f[] = HDR "\n1,a,t,s\n\n2,\"a,t,s\n3,a,t,s\n";
+	struct run t = { 0 };
+
+	expect_error(f, sizeof f - 1, 0, GB_ESYNTAX,
+		     "unterminated quoted field", 4);
+	expect_error(f, sizeof f - 1, 1, GB_ESYNTAX,
+		     "unterminated quoted field", 4);
+	/* The rows before it were delivered. */
+	run_chunked(&t, f, sizeof f - 1, 0);
+	ck_assert_str_eq(t.log, "2 0 4/4 id=1 customer=a type=t start=s\n");
+	ck_assert_uint_eq(t.rows, 1);
+	run_done(&t);
+	expect_error(HDR "\n\"", sizeof HDR + 1, 0, GB_ESYNTAX,
+		     "unterminated quoted field", 2);
+}
+END_TEST
+
+START_TEST(error_is_sticky)
+{
+	static const char f[] = "id,id\n";
+	gb_csv_reader *r;
+	gb_error err;
+
+	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", &err), 0);
+	ck_assert_int_eq(gb_csv_reader_feed(r, f, sizeof f - 1, on_row, NULL,
+					    &err), GB_ESCHEMA);
+	memset(&err, 0, sizeof err);
+	ck_assert_int_eq(gb_csv_reader_feed(r, "a,b\n", 4, on_row, NULL,
+					    &err), GB_ESCHEMA);
+	ck_assert_str_eq(err.message,
+			 "duplicate column 'id' in header (columns 1 and 2)");
+	ck_assert_int_eq(gb_csv_reader_feed(r, "a", 1, on_row, NULL, NULL),
+			 GB_ESCHEMA);
+	ck_assert_int_eq(gb_csv_reader_finish(r, on_row, NULL, &err),
+			 GB_ESCHEMA);
+	ck_assert_uint_eq(gb_csv_reader_rows(r), 0);
+	gb_csv_reader_free(r);
+}
+END_TEST
+
+START_TEST(misuse)
+{
+	gb_csv_reader *r;
+	gb_error err;
+
+	gb_csv_reader_free(NULL);
+	ck_assert_int_eq(gb_csv_reader_new(NULL, "x", &err), GB_EINVAL);
+	ck_assert_int_eq(gb_csv_reader_feed(NULL, "a", 1, on_row, NULL, &err),
+			 GB_EINVAL);
+	ck_assert_int_eq(gb_csv_reader_finish(NULL, on_row, NULL, &err),
+			 GB_EINVAL);
+	ck_assert_uint_eq(gb_csv_reader_rows(NULL), 0);
+	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", &err), 0);
+	ck_assert_int_eq(gb_csv_reader_feed(r, NULL, 1, NULL, NULL, &err),
+			 GB_EINVAL);
+	ck_assert_int_eq(gb_csv_reader_feed(r, NULL, 0, NULL, NULL, &err), 0);
+	/* Without a callback rows are still counted. */
+	ck_assert_int_eq(gb_csv_reader_feed(r, HDR "\na,b,c,d\n",
+					    sizeof HDR + 8, NULL, NULL, &err),
+			 0);
+	ck_assert_int_eq(gb_csv_reader_finish(r, NULL, NULL, &err), 0);
+	ck_assert_uint_eq(gb_csv_reader_rows(r), 1);
+	ck_assert_int_eq(gb_csv_reader_feed(r, "x", 1, NULL, NULL, &err),
+			 GB_EINVAL);
+	ck_assert_str_eq(err.source, "usage.csv");
+	gb_csv_reader_free(r);
+}
+END_TEST
+
+/* ---- callback abort ---------------------------------------------------- */
+
+static const char abort_file[] = HDR "\n1,a,t,s\n\n2,a,t,s\n3,a,t,s";
+
+START_TEST(abort_generic)
+{
+	struct run t = { 0 };
+
+	t.stop_at = 2;
+	run_chunked(&t, abort_file, sizeof abort_file - 1, 0);
+	ck_assert_int_eq(t.feed_rc, GB_EABORT);
+	ck_assert_int_eq(t.err.code, GB_EABORT);
+	ck_assert_str_eq(t.err.message, "stopped by the row callback");
+	ck_assert_str_eq(t.err.source, "usage.csv");
+	ck_assert_uint_eq(t.err.line, 4);
+	ck_assert_uint_eq(t.rows, 2);
+	ck_assert_uint_eq(t.calls, 2);
+	run_done(&t);
+}
+END_TEST
+
+START_TEST(abort_keeps_callback_error)
+{
+	struct run t = { 0 };
+
+	t.stop_at = 1;
+	t.stop_fills_err = 1;
+	run_chunked(&t, abort_file, sizeof abort_file - 1, 3);
+	ck_assert_int_eq(t.feed_rc, GB_EABORT);
+	ck_assert_int_eq(t.err.code, GB_ESCHEMA);
+	ck_assert_str_eq(t.err.message, "customer said no");
+	ck_assert_uint_eq(t.calls, 1);
+	ck_assert_uint_eq(t.rows, 1);
+	run_done(&t);
+}
+END_TEST
+
+START_TEST(abort_in_finish)
+{
+	struct run t = { 0 };
+
+	t.stop_at = 3; /* the last row has no newline: finish delivers it */
+	run_chunked(&t, abort_file, sizeof abort_file - 1, 0);
+	ck_assert_int_eq(t.feed_rc, 0);
+	ck_assert_int_eq(t.finish_rc, GB_EABORT);
+	ck_assert_int_eq(t.err.code, GB_EABORT);
+	ck_assert_uint_eq(t.err.line, 5);
+	ck_assert_uint_eq(t.rows, 3);
+	run_done(&t);
+}
+END_TEST
+
+/* ---- chunking and volume ----------------------------------------------- */
+
+static const char mixed_file[] =
+	"\xEF\xBB\xBF" "extra, id ,customer,type,start,end,gpus,model\r\n"
+	"x,r1,acme,gpu,2025-01-01T00:00:00Z,2025-01-01T01:00:00Z,8,\r\n"
+	"\r\n"
+	"x,\"r,2\",\"multi\nline\r\nname\",tokens,s,,,\"m \"\"q\"\"\"\r"
+	"x,r3,a\0b,gpu,s\n"
+	"  \t \n"
+	"x,r4,ab\"c,gpu,s,e,1,m,extra1,extra2\n\r"
+	"\n"
+	"x,\"\",\"\",\"\",\"\",\"\",\"\",\"\"\r\n"
+	"x,r6,\"\r\",gpu,\"2025\"";
+
+static const char mixed_want[] =
+	"2 0 8/8 id=r1 customer=acme type=gpu start=2025-01-01T00:00:00Z "
+	"end=2025-01-01T01:00:00Z gpus=8\n"
+	"4 0 8/8 id=r,2 customer=multi\\x0Aline\\x0D\\x0Aname type=tokens "
+	"start=s model=m \"q\"\n"
+	"7 1 5/8 id=r3 customer=a\\x00b type=gpu start=s\n"
+	"9 1 10/8 id=r4 customer=ab\"c type=gpu start=s end=e gpus=1 "
+	"model=m\n"
+	"11 0 8/8\n"
+	"12 1 5/8 id=r6 customer=\\x0D type=gpu start=2025\n";
+
+START_TEST(chunking_identical)
+{
+	size_t len = sizeof mixed_file - 1, chunk;
+
+	expect_rows(mixed_file, len, mixed_want, 6);
+	/* 1 and 7 bytes, and every other size up to past the whole file. */
+	for (chunk = 1; chunk <= len + 1; chunk++) {
+		struct run t = { 0 };
+
+		run_chunked(&t, mixed_file, len, chunk);
+		ck_assert_int_eq(t.feed_rc, 0);
+		ck_assert_int_eq(t.finish_rc, 0);
+		ck_assert_msg(strcmp(t.log, mixed_want) == 0,
+			      "chunk %zu gave:\n%s", chunk, t.log);
+		ck_assert_uint_eq(t.rows, 6);
+		run_done(&t);
+	}
+}
+END_TEST
+
+static int count_row(const gb_row *row, gb_error *err, void *payload)
+{
+	uint64_t *n = payload;
+
+	(void)err;
+	++*n;
+	ck_assert_uint_eq(row->line, *n + 1);
+	ck_assert_uint_eq(row->f[GB_COL_ID].len, 6);
+	return 0;
+}
+
+START_TEST(many_rows)
+{
+	char buf[64 * 40];
+	uint64_t seen = 0, i;
+	gb_csv_reader *r;
+	size_t n = 0;
+
+	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", NULL), 0);
+	ck_assert_int_eq(gb_csv_reader_feed(r, HDR "\n", sizeof HDR,
+					    count_row, &seen, NULL), 0);
+	for (i = 0; i < 200000; i++) {
+		n += (size_t)snprintf(buf + n, sizeof buf - n,
+				      "%06llu,cust,gpu,2025-01-01\r\n",
+				      (unsigned long long)i);
+		if (n > sizeof buf - 64) {
+			ck_assert_int_eq(gb_csv_reader_feed(r, buf, n,
+							    count_row, &seen,
+							    NULL), 0);
+			n = 0;
+		}
+	}
+	ck_assert_int_eq(gb_csv_reader_feed(r, buf, n, count_row, &seen,
+					    NULL), 0);
+	ck_assert_int_eq(gb_csv_reader_finish(r, count_row, &seen, NULL), 0);
+	ck_assert_uint_eq(seen, 200000);
+	ck_assert_uint_eq(gb_csv_reader_rows(r), 200000);
+	gb_csv_reader_free(r);
+}
+END_TEST
+
+static Suite *usage_suite(void)
+{
+	Suite *s = suite_create("usage");
+	TCase *tc = tcase_create("csv");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, column_names);
+	tcase_add_test(tc, any_order_unknown_columns);
+	tcase_add_test(tc, header_names_exact);
+	tcase_add_test(tc, header_only);
+	tcase_add_test(tc, header_after_blank_lines);
+	tcase_add_test(tc, empty_file);
+	tcase_add_test(tc, missing_required);
+	tcase_add_test(tc, duplicate_column);
+	tcase_add_test(tc, crlf);
+	tcase_add_test(tc, lone_cr);
+	tcase_add_test(tc, mixed_endings);
+	tcase_add_test(tc, missing_trailing_newline);
+	tcase_add_test(tc, blank_lines);
+	tcase_add_test(tc, quoted_commas_and_quotes);
+	tcase_add_test(tc, quoted_newlines);
+	tcase_add_test(tc, malformed_quotes_not_fatal);
+	tcase_add_test(tc, embedded_nul);
+	tcase_add_test(tc, field_counts);
+	tcase_add_test(tc, bom);
+	tcase_add_test(tc, bom_only_at_start);
+	tcase_add_test(tc, field_at_limit);
+	tcase_add_test(tc, field_too_long);
+	tcase_add_test(tc, long_header_field);
+	tcase_add_test(tc, unclosed_quote_swallows_file);
+	tcase_add_test(tc, unterminated_quote_at_eof);
+	tcase_add_test(tc, error_is_sticky);
+	tcase_add_test(tc, misuse);
+	tcase_add_test(tc, abort_generic);
+	tcase_add_test(tc, abort_keeps_callback_error);
+	tcase_add_test(tc, abort_in_finish);
+	tcase_add_test(tc, chunking_identical);
+	tcase_add_test(tc, many_rows);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(usage_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
