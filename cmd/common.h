@@ -25,6 +25,9 @@ typedef struct command {
 
 extern const char *gb_prog;
 
+/* The subcommands, one source file each. */
+int cmd_invoice(int argc, char **argv);
+
 /* "gpubill: message" on stderr. */
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "gpubill: source:line: path: message" from a library error. */

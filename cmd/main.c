@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-int cmd_invoice(int argc, char **argv);
 
 static const command commands[] = {
 	{ "invoice", cmd_invoice, "rate usage logs and write invoices" },
