@@ -129,10 +129,15 @@ int cmd_read_file(const char *path, size_t max, char **out, size_t *len)
 	return EXIT_INPUT;
 }
 
-/* The build tree's table when this binary runs from the build tree. */
+/*
+ * Where the default table is: $GPUBILL_DEFAULT_PRICES; the source tree's
+ * when this binary runs from the build tree; else beside the installed
+ * binary (BINDIR/../share/gpubill/...), so a relocated install works; else
+ * the path configured at build time.
+ */
 static const char *default_prices_path(void)
 {
-	static char self[PATH_MAX];
+	static char self[PATH_MAX], near[PATH_MAX + 64];
 	const char *env = getenv("GPUBILL_DEFAULT_PRICES");
 	ssize_t n;
 
@@ -141,10 +146,19 @@ static const char *default_prices_path(void)
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n > 0) {
 		size_t bl = strlen(GPUBILL_BINARY_DIR);
+		char *slash;
 
 		self[n] = '\0';
 		if (strncmp(self, GPUBILL_BINARY_DIR, bl) == 0 && self[bl] == '/')
 			return GPUBILL_SOURCE_PRICES;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(near, sizeof near,
+				 "%s/../share/gpubill/pricing-tables/default.json", self);
+			if (access(near, R_OK) == 0)
+				return near;
+		}
 	}
 	return GPUBILL_INSTALLED_PRICES;
 }
