@@ -187,6 +187,26 @@ int cmd_load_prices(const char *path, gb_prices **out)
 	return 0;
 }
 
+int cmd_load_contracts(const char *path, const gb_prices *prices,
+		       gb_contracts **out)
+{
+	gb_error err;
+	char *data;
+	size_t len;
+	int rc = cmd_read_file(path, PRICES_MAX_BYTES, &data, &len);
+
+	if (rc)
+		return rc;
+	gb_error_clear(&err);
+	rc = gb_contracts_load(out, data, len, path, prices, &err);
+	free(data);
+	if (rc) {
+		cmd_lib_error(&err);
+		return EXIT_INPUT;
+	}
+	return 0;
+}
+
 int cmd_parse_period(const char *cmd, const char *month, const char *from,
 		     const char *to, int64_t *pfrom, int64_t *pto)
 {
@@ -264,6 +284,21 @@ int cmd_output_open(cmd_output *o, const char *path)
 		o->fp = stdout;
 		return 0;
 	}
+	{
+		/* A device, pipe or FIFO cannot be replaced by a rename: write
+		 * to it directly (there is no "half-written" state to avoid). */
+		struct stat st;
+
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			o->fp = fopen(path, "w");
+			if (!o->fp) {
+				cmd_error("%s: %s", path, strerror(errno));
+				return EXIT_IO;
+			}
+			o->path = strdup(path);
+			return 0;
+		}
+	}
 	o->path = strdup(path);
 	o->tmp = malloc(strlen(path) + 16);
 	if (!o->path || !o->tmp) {
@@ -315,6 +350,11 @@ int cmd_output_commit(cmd_output *o)
 
 	if (fflush(o->fp) != 0 || ferror(o->fp))
 		bad = 1;
+	if (!o->tmp && o->fp != stdout) {
+		if (fclose(o->fp) != 0)
+			bad = 1;
+		o->fp = NULL;
+	}
 	if (o->tmp) {
 		if (fsync(fileno(o->fp)) != 0)
 			bad = 1;
@@ -346,6 +386,8 @@ void cmd_output_abort(cmd_output *o)
 		unlink(o->tmp);
 		temp_track(o->tmp, 0);
 		free(o->tmp);
+	} else if (o->fp && o->fp != stdout) {
+		fclose(o->fp);
 	}
 	free(o->path);
 	o->fp = NULL;

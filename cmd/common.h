@@ -48,6 +48,10 @@ int cmd_read_file(const char *path, size_t max, char **out, size_t *len);
 /* The pricing table: path, or the default table when path is NULL. */
 int cmd_load_prices(const char *path, gb_prices **out);
 
+/* A contracts file, checked against prices. */
+int cmd_load_contracts(const char *path, const gb_prices *prices,
+		       gb_contracts **out);
+
 /* Parse "2026-10" or a pair of RFC 3339 timestamps into a period. */
 int cmd_parse_period(const char *cmd, const char *month, const char *from,
 		     const char *to, int64_t *pfrom, int64_t *pto);

@@ -18,6 +18,8 @@ static const char invoice_help[] =
 "and write one invoice per customer.\n"
 "\n"
 "  -p, --prices FILE     pricing table (default: the shipped default.json)\n"
+"  -c, --contracts FILE  customer contracts: reservations, discounts, minimum\n"
+"                        spend, credits (gpubill-contracts(5))\n"
 "      --period YYYY-MM  bill one calendar month (UTC)\n"
 "      --from TS         period start, RFC 3339 (with --to)\n"
 "      --to TS           period end, exclusive\n"
@@ -48,11 +50,15 @@ typedef struct run {
 	int abort_code;       /* exit status when a callback stopped the run */
 } run;
 
+/* A quoted CSV cell; a formula-like start gets a leading apostrophe
+ * (OWASP CSV injection), as in the invoice CSV. */
 static void csv_field(FILE *fp, const char *s, size_t n)
 {
 	size_t i;
 
 	fputc('"', fp);
+	if (n && strchr("=+-@\t\r", s[0]) && s[0])
+		fputc('\'', fp);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '"')
 			fputc('"', fp);
@@ -211,21 +217,23 @@ static void print_summary(const gb_invoice_set *set)
 	if (c->skipped)
 		fprintf(stderr, ", %llu skipped (other customers)",
 			(unsigned long long)c->skipped);
-	fprintf(stderr, "; %zu invoices, total %s %s\n",
-		gb_invoice_set_count(set), total, gb_invoice_set_currency(set));
+	fprintf(stderr, "; %zu invoice%s, total %s %s\n",
+		gb_invoice_set_count(set), gb_invoice_set_count(set) == 1 ? "" : "s",
+		total, gb_invoice_set_currency(set));
 }
 
 int cmd_invoice(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "prices", required_argument, NULL, 'p' },
+		{ "contracts", required_argument, NULL, 'k' },
 		{ "period", required_argument, NULL, 'P' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "rejects", required_argument, NULL, 'r' },
-		{ "customer", required_argument, NULL, 'c' },
+		{ "customer", required_argument, NULL, 'C' },
 		{ "shard", required_argument, NULL, 's' },
 		{ "max-rejects", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -233,6 +241,8 @@ int cmd_invoice(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *prices_path = NULL, *month = NULL, *from = NULL, *to = NULL;
+	const char *contracts_path = NULL;
+	gb_contracts *contracts = NULL;
 	const char *output = NULL, *rejects = NULL;
 	gb_rater_options opts = GB_RATER_OPTIONS_INIT;
 	const char **customers = NULL;
@@ -248,9 +258,10 @@ int cmd_invoice(int argc, char **argv)
 	memset(&rn, 0, sizeof rn);
 	memset(&out, 0, sizeof out);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:f:o:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:c:f:o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': prices_path = optarg; break;
+		case 'k': contracts_path = optarg; break;
 		case 'P': month = optarg; break;
 		case 'F': from = optarg; break;
 		case 'T': to = optarg; break;
@@ -267,7 +278,7 @@ int cmd_invoice(int argc, char **argv)
 			else
 				return cmd_usage_error("invoice", "unknown --format '%s' (text, csv or json)", optarg);
 			break;
-		case 'c': {
+		case 'C': {
 			const char **p = realloc(customers, (ncustomers + 1) * sizeof *p);
 
 			if (!p) {
@@ -317,6 +328,12 @@ int cmd_invoice(int argc, char **argv)
 	status = cmd_load_prices(prices_path, &prices);
 	if (status)
 		goto done;
+	if (contracts_path) {
+		status = cmd_load_contracts(contracts_path, prices, &contracts);
+		if (status)
+			goto done;
+		opts.contracts = contracts;
+	}
 	gb_error_clear(&err);
 	if (gb_rater_new(&rn.rater, prices, &opts, &err) != 0) {
 		cmd_lib_error(&err);
@@ -354,15 +371,16 @@ int cmd_invoice(int argc, char **argv)
 		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
 		goto done;
 	}
+	/* The invoice first: if it cannot be written, nothing is. */
+	status = cmd_output_commit(&out);
+	if (status)
+		goto done;
 	if (rn.have_rejects_file) {
 		status = cmd_output_commit(&rn.rejects);
 		rn.have_rejects_file = 0;
 		if (status)
 			goto done;
 	}
-	status = cmd_output_commit(&out);
-	if (status)
-		goto done;
 	if (!quiet)
 		print_summary(set);
 	if (!rn.have_rejects_file && rn.shown > REJECTS_SHOWN)
@@ -377,6 +395,7 @@ done:
 	}
 	gb_invoice_set_free(set);
 	gb_rater_free(rn.rater);
+	gb_contracts_free(contracts);
 	gb_prices_free(prices);
 	free(customers);
 	return status;

@@ -43,23 +43,28 @@ gb_invoice_set *gb_invoice_set_new(const char *currency, unsigned minor_units,
 void gb_invoice_line_init(gb_invoice_line *l)
 {
 	memset(l, 0, sizeof *l);
-	mpz_init(l->base_quantity);
+	mpq_init(l->base_quantity);
 	mpq_init(l->quantity);
 	mpq_init(l->unit_price);
 	mpz_init(l->amount);
+	mpq_init(l->utilisation);
+	mpz_init(l->remaining);
 }
 
 void gb_invoice_line_clear(gb_invoice_line *l)
 {
-	mpz_clear(l->base_quantity);
+	mpq_clear(l->base_quantity);
 	mpq_clear(l->quantity);
 	mpq_clear(l->unit_price);
 	mpz_clear(l->amount);
+	mpq_clear(l->utilisation);
+	mpz_clear(l->remaining);
 	/* Strings are owned by the line; the public view is const. */
 	gb_free((char *)l->description);
 	gb_free((char *)l->sku);
 	gb_free((char *)l->model);
 	gb_free((char *)l->region);
+	gb_free((char *)l->reference);
 }
 
 void gb_invoice_set_free(gb_invoice_set *s)
@@ -145,14 +150,8 @@ size_t gb_line_unit_price_text(char *buf, size_t size,
 
 size_t gb_line_base_text(char *buf, size_t size, const gb_invoice_line *l)
 {
-	mpq_t q;
-	size_t n;
-
-	mpq_init(q);
-	mpq_set_z(q, l->base_quantity);
-	n = gb_decimal_format(buf, size, q, 0, 0, GB_ROUND_HALF_EVEN);
-	mpq_clear(q);
-	return n;
+	return gb_decimal_format(buf, size, l->base_quantity, 0,
+				 GB_QUANTITY_DIGITS, GB_ROUND_HALF_EVEN);
 }
 
 /* --- growable text buffer ------------------------------------------------ */

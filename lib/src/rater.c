@@ -1,107 +1,20 @@
 /*
- * rater.c - rate usage rows into integer buckets; price buckets once.
+ * rater.c - rate usage rows into integer buckets (the per-row path).
  *
- * Per row: check it (record.c), drop duplicates (dedup.c), resolve the
- * rate through a cache keyed by (sku, region), and add gpus x seconds to
- * the bucket of (customer, kind, sku/region entry, price).  A bucket is an
- * invoice line before tiers: prices are interned by value up front, so
- * equal unit prices from different versions share a bucket.  No GMP in
- * this path; gb_rater_finish turns each bucket into lines with one
- * rational multiplication and one rounding per line.
+ * Per row: check it (record.c), drop duplicates (dedup.c), resolve prices
+ * through a cache keyed by (sku, region) or (model, region), and add
+ * integer quantities to the bucket of (customer, entry, price, kind).
+ * Prices are interned by value up front, so equal unit prices from
+ * different versions share a bucket.  No GMP here: rater_finish.c prices
+ * each bucket once.  Only customers holding a reservation for a sku and
+ * region pay for hour-by-hour buckets of their on-demand usage there.
  */
-#include "dedup.h"
-#include "internal.h"
-#include "invoice_internal.h"
-#include "prices_internal.h"
-#include "record.h"
+#include "rater_internal.h"
 
-#include <gpubill/rater.h>
 #include <gpubill/timestamp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* --- interned customers and (sku, region) entries ------------------------ */
-
-typedef struct customer {
-	char *name;
-	size_t len;
-	uint64_t hash;
-	int selected;
-} cust_rec;
-
-typedef struct entry {
-	char *sku;
-	char *region;
-	size_t sku_len;
-	size_t region_len;
-	uint64_t hash;
-	int32_t *on_demand;  /* per version: price id, or -1 = no rate */
-} entry;
-
-/* Open-addressing index: slot holds item index + 1, 0 = empty. */
-typedef struct index_map {
-	uint32_t *slots;
-	size_t mask;
-	size_t count;
-} index_map;
-
-/* --- buckets ---------------------------------------------------------------- */
-
-typedef struct bucket_key {
-	uint32_t customer;
-	uint32_t entry;
-	uint32_t price;
-	uint32_t kind;
-} bucket_key;
-
-typedef struct bucket {
-	bucket_key key;
-	gb_u128 quantity;    /* GPU-seconds or tokens */
-	uint64_t records;
-	uint64_t last_row;   /* row sequence that last counted a record here */
-} bucket;
-
-/* --- prices ---------------------------------------------------------------- */
-
-typedef struct price_ref {
-	const gb_price *price;  /* as in the table */
-	uint32_t id;            /* canonical: equal flat prices share an id */
-} price_ref;
-
-struct gb_rater {
-	const gb_prices *prices;
-	int64_t from;
-	int64_t to;
-	char **filter;           /* --customer list, owned copies */
-	size_t *filter_len;
-	size_t nfilter;
-	uint32_t shard_index;
-	uint32_t shard_count;
-	int selecting;           /* any filter or shard */
-	int finished;
-
-	gb_dedup dedup;
-	gb_counts counts;
-	uint64_t row_seq;
-
-	cust_rec *customers;
-	size_t ncustomers, customers_cap;
-	index_map customer_map;
-
-	entry *entries;
-	size_t nentries, entries_cap;
-	index_map entry_map;
-
-	price_ref *price_refs;
-	size_t nprice_refs;
-	const gb_price **prices_by_id;  /* canonical price of each id */
-	size_t nprice_ids;
-
-	bucket *buckets;
-	size_t nbuckets, buckets_cap;
-	index_map bucket_map;
-};
 
 static const char *const reason_codes[] = {
 	"", "missing_field", "bad_timestamp", "bad_number",
@@ -142,10 +55,17 @@ uint32_t gb_customer_shard(const char *customer, size_t len, uint32_t n)
 	return (uint32_t)(h % n) + 1;
 }
 
-/* --- index map ----------------------------------------------------------- */
+int64_t gb_rater_version_end(const gb_prices *p, size_t v)
+{
+	return v + 1 < p->nversions ? p->versions[v + 1].effective_from
+				    : INT64_MAX;
+}
 
-static int map_grow(index_map *m, size_t (*hash_of)(const gb_rater *, uint32_t),
-		    const gb_rater *r)
+/* --- index maps ------------------------------------------------------------ */
+
+typedef uint64_t (*hash_of_fn)(const gb_rater *, uint32_t);
+
+static int map_grow(index_map *m, hash_of_fn hash_of, const gb_rater *r)
 {
 	size_t cap = m->slots ? (m->mask + 1) * 2 : 256;
 	uint32_t *slots = gb_calloc(cap, sizeof *slots);
@@ -171,16 +91,25 @@ static int map_grow(index_map *m, size_t (*hash_of)(const gb_rater *, uint32_t),
 	return 0;
 }
 
-/* Make room for one more item at a load factor of at most 1/2. */
-static int map_reserve(index_map *m, size_t (*hash_of)(const gb_rater *, uint32_t),
-		       const gb_rater *r)
+/* Room for one more item at a load factor of at most 1/2. */
+static int map_reserve(index_map *m, hash_of_fn hash_of, const gb_rater *r)
 {
 	if (m->slots && (m->count + 1) * 2 <= m->mask + 1)
 		return 0;
 	return map_grow(m, hash_of, r);
 }
 
-static int grow_array(void **arr, size_t *cap, size_t need, size_t size)
+static void map_put(index_map *m, uint64_t h, size_t index)
+{
+	size_t j;
+
+	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask)
+		;
+	m->slots[j] = (uint32_t)(index + 1);
+	m->count++;
+}
+
+int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 64;
 	void *p;
@@ -197,11 +126,11 @@ static int grow_array(void **arr, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* --- customers --------------------------------------------------------------- */
+/* --- customers ----------------------------------------------------------------- */
 
-static size_t customer_hash_of(const gb_rater *r, uint32_t i)
+static uint64_t customer_hash_of(const gb_rater *r, uint32_t i)
 {
-	return (size_t)r->customers[i].hash;
+	return r->customers[i].hash;
 }
 
 static int raw_selected(const gb_rater *r, const char *s, size_t len)
@@ -220,9 +149,9 @@ static int raw_selected(const gb_rater *r, const char *s, size_t len)
 }
 
 /* Index of the customer, interned on first sight; -1 on no memory. */
-static long customer_intern(gb_rater *r, const gb_field *f)
+long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len)
 {
-	uint64_t h = gb_hash64(f->ptr, f->len, 17);
+	uint64_t h = gb_hash64(name, len, 17);
 	index_map *m = &r->customer_map;
 	cust_rec *c;
 	size_t j;
@@ -230,60 +159,55 @@ static long customer_intern(gb_rater *r, const gb_field *f)
 	if (m->slots) {
 		for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
 			c = &r->customers[m->slots[j] - 1];
-			if (c->hash == h && c->len == f->len &&
-			    memcmp(c->name, f->ptr, f->len) == 0)
+			if (c->hash == h && c->len == len &&
+			    memcmp(c->name, name, len) == 0)
 				return (long)(m->slots[j] - 1);
 		}
 	}
 	if (map_reserve(m, customer_hash_of, r) != 0 ||
-	    grow_array((void **)&r->customers, &r->customers_cap,
-		       r->ncustomers + 1, sizeof *r->customers) != 0)
+	    gb_grow_array((void **)&r->customers, &r->customers_cap,
+			  r->ncustomers + 1, sizeof *r->customers) != 0)
 		return -1;
 	c = &r->customers[r->ncustomers];
-	c->name = gb_strndup(f->ptr, f->len);
+	memset(c, 0, sizeof *c);
+	c->name = gb_strndup(name, len);
 	if (!c->name)
 		return -1;
-	c->len = f->len;
+	c->len = len;
 	c->hash = h;
-	c->selected = raw_selected(r, f->ptr, f->len);
-	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask)
-		;
-	m->slots[j] = (uint32_t)++r->ncustomers;
-	m->count++;
-	return (long)(r->ncustomers - 1);
+	c->selected = raw_selected(r, name, len);
+	c->contract = r->contracts ? gb_contracts_find(r->contracts, name, len)
+				   : NULL;
+	map_put(m, h, r->ncustomers);
+	return (long)r->ncustomers++;
 }
 
-/* --- prices ---------------------------------------------------------------- */
+/* --- prices -------------------------------------------------------------------- */
 
-static int price_equal(const gb_price *a, const gb_price *b)
+static int price_register(gb_rater *r, const gb_price *p)
 {
-	return a->mode == GB_PRICE_FLAT && b->mode == GB_PRICE_FLAT &&
-	       mpq_equal(a->flat, b->flat);
-}
-
-/* Record a table price; equal flat prices get the same id. */
-static int price_register(gb_rater *r, const gb_price *p, size_t *cap_refs,
-			  size_t *cap_ids)
-{
-	size_t i;
 	uint32_t id = (uint32_t)r->nprice_ids;
+	size_t i;
 
 	if (!p)
 		return 0;
 	for (i = 0; i < r->nprice_ids; i++) {
-		if (price_equal(r->prices_by_id[i], p)) {
+		const gb_price *q = r->prices_by_id[i];
+
+		if (q == p || (p->mode == GB_PRICE_FLAT && q->mode == GB_PRICE_FLAT &&
+			       mpq_equal(p->flat, q->flat))) {
 			id = (uint32_t)i;
 			break;
 		}
 	}
 	if (id == r->nprice_ids) {
-		if (grow_array((void **)&r->prices_by_id, cap_ids,
-			       r->nprice_ids + 1, sizeof *r->prices_by_id) != 0)
+		if (gb_grow_array((void **)&r->prices_by_id, &r->prices_by_id_cap,
+				  r->nprice_ids + 1, sizeof *r->prices_by_id) != 0)
 			return -1;
 		r->prices_by_id[r->nprice_ids++] = p;
 	}
-	if (grow_array((void **)&r->price_refs, cap_refs, r->nprice_refs + 1,
-		       sizeof *r->price_refs) != 0)
+	if (gb_grow_array((void **)&r->price_refs, &r->price_refs_cap,
+			  r->nprice_refs + 1, sizeof *r->price_refs) != 0)
 		return -1;
 	r->price_refs[r->nprice_refs].price = p;
 	r->price_refs[r->nprice_refs].id = id;
@@ -295,17 +219,23 @@ static int price_register(gb_rater *r, const gb_price *p, size_t *cap_refs,
 static int prices_register_all(gb_rater *r)
 {
 	const gb_prices *p = r->prices;
-	size_t cap_refs = 0, cap_ids = 0, v, i;
+	size_t v, i;
+	int rc = 0;
 
-	for (v = 0; v < p->nversions; v++) {
+	for (v = 0; v < p->nversions && rc == 0; v++) {
 		const gb_version *ver = &p->versions[v];
 
-		for (i = 0; i < ver->ngpu_rates; i++)
-			if (price_register(r, ver->gpu_rates[i].on_demand,
-					   &cap_refs, &cap_ids) != 0)
-				return -1;
+		for (i = 0; i < ver->ngpu_rates && rc == 0; i++)
+			rc = price_register(r, ver->gpu_rates[i].on_demand) ||
+			     price_register(r, ver->gpu_rates[i].spot);
+		for (i = 0; i < ver->nspot_points && rc == 0; i++)
+			rc = price_register(r, &ver->spot_points[i].price);
+		for (i = 0; i < ver->ntoken_rates && rc == 0; i++)
+			rc = price_register(r, ver->token_rates[i].input) ||
+			     price_register(r, ver->token_rates[i].cached_input) ||
+			     price_register(r, ver->token_rates[i].output);
 	}
-	return 0;
+	return rc ? -1 : 0;
 }
 
 static int32_t price_id_of(const gb_rater *r, const gb_price *p)
@@ -320,17 +250,89 @@ static int32_t price_id_of(const gb_rater *r, const gb_price *p)
 	return -1;
 }
 
-/* --- (sku, region) entries ------------------------------------------------- */
+/* --- entries ------------------------------------------------------------------- */
 
-static uint64_t entry_hash(const gb_field *sku, const gb_field *region)
+static uint64_t entry_hash(entry_type type, const char *name, size_t nlen,
+			   const char *region, size_t rlen)
 {
-	return gb_hash64(region->ptr, region->len,
-			 gb_hash64(sku->ptr, sku->len, 29));
+	return gb_hash64(region, rlen, gb_hash64(name, nlen, 29 + type));
 }
 
-static size_t entry_hash_of(const gb_rater *r, uint32_t i)
+static uint64_t entry_hash_of(const gb_rater *r, uint32_t i)
 {
-	return (size_t)r->entries[i].hash;
+	return r->entries[i].hash;
+}
+
+/* Spot price at t in version v (SPEC 4): the latest point with from <= t
+ * of the exact region, else of "*", else the rate's fixed spot price. */
+static int32_t spot_price_at(const gb_rater *r, const gb_version *ver,
+			     const entry *e, int32_t fixed, int64_t t)
+{
+	const gb_spot_point *best_exact = NULL, *best_star = NULL;
+	size_t i;
+
+	for (i = 0; i < ver->nspot_points; i++) {
+		const gb_spot_point *sp = &ver->spot_points[i];
+
+		if (sp->from > t || strcmp(sp->sku, e->name) != 0)
+			continue;
+		if (strcmp(sp->region, e->region) == 0)
+			best_exact = sp;  /* sorted by from: the last one wins */
+		else if (strcmp(sp->region, "*") == 0)
+			best_star = sp;
+	}
+	if (best_exact)
+		return price_id_of(r, &best_exact->price);
+	if (best_star)
+		return price_id_of(r, &best_star->price);
+	return fixed;
+}
+
+/* The piecewise-constant spot price of entry e across version v. */
+static int spot_segments(gb_rater *r, entry *e, size_t v)
+{
+	const gb_version *ver = &r->prices->versions[v];
+	const gb_gpu_rate *rate = gb_version_gpu_rate(ver, e->name, e->region);
+	int32_t fixed = rate ? price_id_of(r, rate->spot) : -1;
+	int64_t vend = gb_rater_version_end(r->prices, v);
+	spot_seg *segs;
+	size_t n = 0, i;
+
+	segs = gb_calloc(ver->nspot_points + 1, sizeof *segs);
+	if (!segs)
+		return -1;
+	segs[n].from = ver->effective_from;
+	segs[n++].price = spot_price_at(r, ver, e, fixed, ver->effective_from);
+	for (i = 0; i < ver->nspot_points; i++) {
+		const gb_spot_point *sp = &ver->spot_points[i];
+		int32_t price;
+
+		if (sp->from <= ver->effective_from || sp->from >= vend ||
+		    strcmp(sp->sku, e->name) != 0 ||
+		    (strcmp(sp->region, e->region) != 0 &&
+		     strcmp(sp->region, "*") != 0))
+			continue;
+		price = spot_price_at(r, ver, e, fixed, sp->from);
+		/* Points arrive by (region, from): keep segments in time order. */
+		{
+			size_t k = n;
+
+			while (k > 0 && segs[k - 1].from > sp->from)
+				k--;
+			if (k > 0 && segs[k - 1].from == sp->from)
+				continue;
+			memmove(&segs[k + 1], &segs[k], (n - k) * sizeof *segs);
+			segs[k].from = sp->from;
+			segs[k].price = price;
+			n++;
+		}
+	}
+	/* Recompute each segment's price now that all cuts are known. */
+	for (i = 0; i < n; i++)
+		segs[i].price = spot_price_at(r, ver, e, fixed, segs[i].from);
+	e->spot[v] = segs;
+	e->nspot[v] = n;
+	return 0;
 }
 
 static int entry_fill(gb_rater *r, entry *e)
@@ -338,80 +340,135 @@ static int entry_fill(gb_rater *r, entry *e)
 	const gb_prices *p = r->prices;
 	size_t v;
 
-	e->on_demand = gb_calloc(p->nversions, sizeof *e->on_demand);
-	if (!e->on_demand)
+	e->price = gb_calloc(p->nversions * NSLOTS, sizeof *e->price);
+	if (!e->price)
 		return -1;
+	if (e->type == ENTRY_GPU) {
+		e->spot = gb_calloc(p->nversions, sizeof *e->spot);
+		e->nspot = gb_calloc(p->nversions, sizeof *e->nspot);
+		if (!e->spot || !e->nspot)
+			return -1;
+	}
 	for (v = 0; v < p->nversions; v++) {
 		const gb_version *ver = &p->versions[v];
-		const gb_gpu_rate *rate = NULL;
+		int32_t *slot = &e->price[v * NSLOTS];
 
-		if (ver->has_gpu)
-			rate = gb_version_gpu_rate(ver, e->sku, e->region);
-		e->on_demand[v] = rate ? price_id_of(r, rate->on_demand) : -1;
+		slot[0] = slot[1] = slot[2] = -1;
+		if (e->type == ENTRY_GPU) {
+			const gb_gpu_rate *rate = ver->has_gpu ?
+				gb_version_gpu_rate(ver, e->name, e->region) : NULL;
+
+			if (rate)
+				slot[SLOT_ON_DEMAND] = price_id_of(r, rate->on_demand);
+			if (ver->has_gpu && spot_segments(r, e, v) != 0)
+				return -1;
+		} else if (ver->has_tokens) {
+			const gb_token_rate *rate = gb_version_token_rate(
+				ver, e->name, e->region_len ? e->region : NULL);
+
+			if (rate) {
+				slot[SLOT_INPUT] = price_id_of(r, rate->input);
+				slot[SLOT_CACHED] = price_id_of(r, rate->cached_input);
+				slot[SLOT_OUTPUT] = price_id_of(r, rate->output);
+			}
+		}
 	}
 	return 0;
 }
 
-static long entry_intern(gb_rater *r, const gb_field *sku,
-			 const gb_field *region)
+static void entry_clear(entry *e, size_t nversions)
 {
-	uint64_t h = entry_hash(sku, region);
-	index_map *m = &r->entry_map;
-	entry *e;
+	size_t v;
+
+	gb_free(e->name);
+	gb_free(e->region);
+	gb_free(e->price);
+	if (e->spot)
+		for (v = 0; v < nversions; v++)
+			gb_free(e->spot[v]);
+	gb_free(e->spot);
+	gb_free(e->nspot);
+}
+
+long gb_rater_entry_find(const gb_rater *r, entry_type type, const char *name,
+			 size_t nlen, const char *region, size_t rlen)
+{
+	uint64_t h = entry_hash(type, name, nlen, region, rlen);
+	const index_map *m = &r->entry_map;
 	size_t j;
 
-	if (m->slots) {
-		for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
-			e = &r->entries[m->slots[j] - 1];
-			if (e->hash == h && e->sku_len == sku->len &&
-			    e->region_len == region->len &&
-			    memcmp(e->sku, sku->ptr, sku->len) == 0 &&
-			    memcmp(e->region, region->ptr, region->len) == 0)
-				return (long)(m->slots[j] - 1);
-		}
+	if (!m->slots)
+		return -1;
+	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
+		const entry *e = &r->entries[m->slots[j] - 1];
+
+		if (e->hash == h && e->type == type && e->name_len == nlen &&
+		    e->region_len == rlen && memcmp(e->name, name, nlen) == 0 &&
+		    memcmp(e->region, region, rlen) == 0)
+			return (long)(m->slots[j] - 1);
 	}
-	if (map_reserve(m, entry_hash_of, r) != 0 ||
-	    grow_array((void **)&r->entries, &r->entries_cap, r->nentries + 1,
-		       sizeof *r->entries) != 0)
+	return -1;
+}
+
+static long entry_intern(gb_rater *r, entry_type type, const gb_field *name,
+			 const gb_field *region)
+{
+	long found = gb_rater_entry_find(r, type, name->ptr, name->len,
+					 region->ptr ? region->ptr : "", region->len);
+	entry *e;
+
+	if (found >= 0)
+		return found;
+	if (map_reserve(&r->entry_map, entry_hash_of, r) != 0 ||
+	    gb_grow_array((void **)&r->entries, &r->entries_cap,
+			  r->nentries + 1, sizeof *r->entries) != 0)
 		return -1;
 	e = &r->entries[r->nentries];
 	memset(e, 0, sizeof *e);
-	e->sku = gb_strndup(sku->ptr, sku->len);
-	e->region = gb_strndup(region->ptr, region->len);
-	e->sku_len = sku->len;
+	e->type = type;
+	e->name = gb_strndup(name->ptr, name->len);
+	e->region = gb_strndup(region->ptr ? region->ptr : "", region->len);
+	e->name_len = name->len;
 	e->region_len = region->len;
-	e->hash = h;
-	if (!e->sku || !e->region || entry_fill(r, e) != 0) {
-		gb_free(e->sku);
-		gb_free(e->region);
-		gb_free(e->on_demand);
+	e->hash = entry_hash(type, name->ptr, name->len,
+			     region->ptr ? region->ptr : "", region->len);
+	if (!e->name || !e->region || entry_fill(r, e) != 0) {
+		entry_clear(e, r->prices->nversions);
 		return -1;
 	}
-	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask)
-		;
-	m->slots[j] = (uint32_t)++r->nentries;
-	m->count++;
-	return (long)(r->nentries - 1);
+	map_put(&r->entry_map, e->hash, r->nentries);
+	return (long)r->nentries++;
 }
 
-/* --- buckets --------------------------------------------------------------- */
+/* --- buckets ------------------------------------------------------------------- */
 
-static uint64_t bucket_key_hash(const bucket_key *k)
+static uint64_t mix64(uint64_t a, uint64_t b)
 {
-	uint64_t a = ((uint64_t)k->customer << 32) | k->entry;
-	uint64_t b = ((uint64_t)k->price << 32) | k->kind;
 	gb_u128 m = (gb_u128)(a ^ 0xa0761d6478bd642full) *
 		    (b ^ 0xe7037ed1a0b428dbull);
 
 	return (uint64_t)m ^ (uint64_t)(m >> 64);
 }
 
-static size_t bucket_hash_of(const gb_rater *r, uint32_t i)
+static uint64_t bucket_key_hash(const bucket_key *k)
 {
-	return (size_t)bucket_key_hash(&r->buckets[i].key);
+	return mix64(((uint64_t)k->customer << 32) | k->entry,
+		     ((uint64_t)(uint32_t)k->price << 32) |
+		     ((uint64_t)k->kind << 16) | k->aux);
 }
 
-static bucket *bucket_get(gb_rater *r, const bucket_key *k)
+static uint64_t bucket_hash_of(const gb_rater *r, uint32_t i)
+{
+	return bucket_key_hash(&r->buckets[i].key);
+}
+
+static int key_equal(const bucket_key *a, const bucket_key *b)
+{
+	return a->customer == b->customer && a->entry == b->entry &&
+	       a->price == b->price && a->kind == b->kind && a->aux == b->aux;
+}
+
+bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k)
 {
 	uint64_t h = bucket_key_hash(k);
 	index_map *m = &r->bucket_map;
@@ -421,25 +478,91 @@ static bucket *bucket_get(gb_rater *r, const bucket_key *k)
 	if (m->slots) {
 		for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
 			b = &r->buckets[m->slots[j] - 1];
-			if (memcmp(&b->key, k, sizeof *k) == 0)
+			if (key_equal(&b->key, k))
 				return b;
 		}
 	}
 	if (map_reserve(m, bucket_hash_of, r) != 0 ||
-	    grow_array((void **)&r->buckets, &r->buckets_cap, r->nbuckets + 1,
-		       sizeof *r->buckets) != 0)
+	    gb_grow_array((void **)&r->buckets, &r->buckets_cap, r->nbuckets + 1,
+			  sizeof *r->buckets) != 0)
 		return NULL;
 	b = &r->buckets[r->nbuckets];
 	memset(b, 0, sizeof *b);
 	b->key = *k;
-	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask)
-		;
-	m->slots[j] = (uint32_t)++r->nbuckets;
-	m->count++;
+	map_put(m, h, r->nbuckets);
+	r->nbuckets++;
 	return b;
 }
 
-/* --- lifetime -------------------------------------------------------------- */
+/* Add qty to a bucket; a record counts once per bucket. */
+static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
+{
+	bucket *b = gb_rater_bucket(r, k);
+
+	if (!b)
+		return GB_ENOMEM;
+	b->quantity += qty;
+	if (b->last_row != r->row_seq) {
+		b->last_row = r->row_seq;
+		b->records++;
+	}
+	return 0;
+}
+
+static uint64_t hour_key_hash(uint32_t customer, uint32_t ent, int64_t hour)
+{
+	return mix64(((uint64_t)customer << 32) | ent, (uint64_t)hour);
+}
+
+static uint64_t hour_hash_of(const gb_rater *r, uint32_t i)
+{
+	const hour_key *k = &r->hours[i].key;
+
+	return hour_key_hash(k->customer, k->entry, k->hour);
+}
+
+const hour_bucket *gb_rater_hour_find(const gb_rater *r, uint32_t customer,
+				      uint32_t ent, int64_t hour)
+{
+	uint64_t h = hour_key_hash(customer, ent, hour);
+	const index_map *m = &r->hour_map;
+	size_t j;
+
+	if (!m->slots)
+		return NULL;
+	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
+		const hour_bucket *b = &r->hours[m->slots[j] - 1];
+
+		if (b->key.customer == customer && b->key.entry == ent &&
+		    b->key.hour == hour)
+			return b;
+	}
+	return NULL;
+}
+
+static int hour_add(gb_rater *r, uint32_t customer, uint32_t ent,
+		    int64_t hour, gb_u128 qty)
+{
+	hour_bucket *b = (hour_bucket *)gb_rater_hour_find(r, customer, ent, hour);
+
+	if (!b) {
+		if (map_reserve(&r->hour_map, hour_hash_of, r) != 0 ||
+		    gb_grow_array((void **)&r->hours, &r->hours_cap,
+				  r->nhours + 1, sizeof *r->hours) != 0)
+			return GB_ENOMEM;
+		b = &r->hours[r->nhours];
+		memset(b, 0, sizeof *b);
+		b->key.customer = customer;
+		b->key.entry = ent;
+		b->key.hour = hour;
+		map_put(&r->hour_map, hour_key_hash(customer, ent, hour), r->nhours);
+		r->nhours++;
+	}
+	b->seconds += qty;
+	return 0;
+}
+
+/* --- lifetime ------------------------------------------------------------------ */
 
 int gb_rater_new(gb_rater **out, const gb_prices *prices,
 		 const gb_rater_options *opts, gb_error *err)
@@ -456,13 +579,13 @@ int gb_rater_new(gb_rater **out, const gb_prices *prices,
 				    "the billing period is empty: 'from' is not before 'to'");
 	if (opts->shard_count && (opts->shard_index < 1 ||
 				  opts->shard_index > opts->shard_count))
-		return gb_error_set(err, GB_EINVAL,
-				    "shard %u of %u does not exist",
+		return gb_error_set(err, GB_EINVAL, "shard %u of %u does not exist",
 				    opts->shard_index, opts->shard_count);
 	r = gb_calloc(1, sizeof *r);
 	if (!r)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
 	r->prices = prices;
+	r->contracts = opts->contracts;
 	r->from = opts->period_from;
 	r->to = opts->period_to;
 	r->shard_index = opts->shard_index;
@@ -506,17 +629,16 @@ void gb_rater_free(gb_rater *r)
 		gb_free(r->customers[i].name);
 	gb_free(r->customers);
 	gb_free(r->customer_map.slots);
-	for (i = 0; i < r->nentries; i++) {
-		gb_free(r->entries[i].sku);
-		gb_free(r->entries[i].region);
-		gb_free(r->entries[i].on_demand);
-	}
+	for (i = 0; i < r->nentries; i++)
+		entry_clear(&r->entries[i], r->prices->nversions);
 	gb_free(r->entries);
 	gb_free(r->entry_map.slots);
 	gb_free(r->price_refs);
 	gb_free(r->prices_by_id);
 	gb_free(r->buckets);
 	gb_free(r->bucket_map.slots);
+	gb_free(r->hours);
+	gb_free(r->hour_map.slots);
 	gb_free(r);
 }
 
@@ -525,7 +647,7 @@ void gb_rater_counts(const gb_rater *r, gb_counts *out)
 	*out = r->counts;
 }
 
-/* --- rating ---------------------------------------------------------------- */
+/* --- rating -------------------------------------------------------------------- */
 
 static void set_outcome(gb_outcome *out, gb_state state, gb_reason reason,
 			const char *fmt, ...) GB_PRINTF(4, 5);
@@ -548,25 +670,100 @@ static void set_outcome(gb_outcome *out, gb_state state, gb_reason reason,
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-static int64_t version_end(const gb_prices *p, size_t v)
+static void outside(gb_outcome *out)
 {
-	return v + 1 < p->nversions ? p->versions[v + 1].effective_from
-				    : INT64_MAX;
+	set_outcome(out, GB_STATE_OUTSIDE_PERIOD, GB_REASON_NONE, NULL);
 }
 
-/* Add gpus x [ps, pe) to one bucket; counts the record once per bucket. */
-static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
+static int billed(gb_rater *r, uint32_t cust, gb_outcome *out)
 {
-	bucket *b = bucket_get(r, k);
+	r->customers[cust].billed = 1;
+	set_outcome(out, GB_STATE_BILLED, GB_REASON_NONE, NULL);
+	return 0;
+}
 
-	if (!b)
-		return GB_ENOMEM;
-	b->quantity += qty;
-	if (b->last_row != r->row_seq) {
-		b->last_row = r->row_seq;
-		b->records++;
+/* Does the customer hold a reservation for this exact sku and region? */
+static int holds_reservation(const cust_rec *c, const entry *e)
+{
+	size_t i;
+
+	if (!c->contract)
+		return 0;
+	for (i = 0; i < c->contract->nreservations; i++) {
+		const gb_reservation *res = &c->contract->reservations[i];
+
+		if (strcmp(res->sku, e->name) == 0 &&
+		    strcmp(res->region, e->region) == 0)
+			return 1;
 	}
 	return 0;
+}
+
+static int no_rate(gb_outcome *out, const char *what, const gb_record *rec,
+		   const gb_version *ver)
+{
+	char when[GB_TIME_TEXT_MAX];
+
+	gb_time_format(when, sizeof when, ver->effective_from);
+	set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE,
+		    "no %s rate for sku '%.*s' in region '%.*s' in the price "
+		    "version from %s", what, (int)rec->sku.len, rec->sku.ptr,
+		    (int)rec->region.len, rec->region.ptr, when);
+	return 0;
+}
+
+/* Is there a spot price for every second of [t, pe) in version v? */
+static int spot_priced(const entry *e, size_t v, int64_t t, int64_t pe)
+{
+	size_t i;
+
+	for (i = 0; i < e->nspot[v]; i++) {
+		int64_t se = i + 1 < e->nspot[v] ? e->spot[v][i + 1].from : INT64_MAX;
+
+		if (se > t && e->spot[v][i].from < pe && e->spot[v][i].price < 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int add_spot(gb_rater *r, bucket_key *key, const entry *e, size_t v,
+		    int64_t t, int64_t pe, uint32_t gpus)
+{
+	size_t i;
+
+	for (i = 0; i < e->nspot[v]; i++) {
+		int64_t ss = max64(t, e->spot[v][i].from);
+		int64_t se = min64(pe, i + 1 < e->nspot[v] ? e->spot[v][i + 1].from
+							  : INT64_MAX);
+		int rc;
+
+		if (ss >= se)
+			continue;
+		key->price = e->spot[v][i].price;
+		rc = bucket_add(r, key, (gb_u128)gpus * (uint64_t)(se - ss));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* On-demand usage of a reserving customer goes to hour buckets. */
+static int add_hours(gb_rater *r, bucket_key *key, int64_t t, int64_t pe,
+		     uint32_t gpus)
+{
+	int64_t h;
+	int rc;
+
+	/* Counted on the on-demand line even when reservations cover it. */
+	rc = bucket_add(r, key, 0);
+	for (h = t - ((t % 3600) + 3600) % 3600; rc == 0 && h < pe; h += 3600) {
+		int64_t s = max64(t, h), e = min64(pe, h + 3600);
+
+		if (s < e)
+			rc = hour_add(r, key->customer, key->entry, h,
+				      (gb_u128)gpus * (uint64_t)(e - s));
+	}
+	return rc;
 }
 
 static int rate_gpu(gb_rater *r, const gb_record *rec, uint32_t cust,
@@ -577,78 +774,137 @@ static int rate_gpu(gb_rater *r, const gb_record *rec, uint32_t cust,
 	const gb_version *ver;
 	int64_t d, billable, s, e, t, pe;
 	size_t first, v;
-	char when[GB_TIME_TEXT_MAX];
 	bucket_key key;
+	int reserved, rc;
 
-	if (rec->spot) {
-		set_outcome(out, GB_STATE_REJECTED, GB_REASON_UNSUPPORTED,
-			    "spot usage is not rated yet");
-		return 0;
-	}
 	if (v0 < 0 || !p->versions[v0].has_gpu) {
 		if (rec->end <= r->from || rec->start >= r->to)
-			set_outcome(out, GB_STATE_OUTSIDE_PERIOD, GB_REASON_NONE, NULL);
-		else if (v0 < 0)
-			set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE,
-				    "start is before the first price version");
+			outside(out);
 		else
-			set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE,
+			set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE, v0 < 0 ?
+				    "start is before the first price version" :
 				    "the price version in effect at start has no gpu rates");
 		return 0;
 	}
-	/* Billable length from the version in effect at start (SPEC 6.1). */
 	ver = &p->versions[v0];
 	d = rec->end - rec->start;
+	memset(&key, 0, sizeof key);
+	key.customer = cust;
+	if (rec->spot && rec->interrupted &&
+	    d < ver->spot_interruption_free_seconds) {
+		/* SPEC 6.1: not charged; a zero line shows the GPU-seconds. */
+		s = max64(rec->start, r->from);
+		e = min64(rec->end, r->to);
+		if (s >= e) {
+			outside(out);
+			return 0;
+		}
+		ei = entry_intern(r, ENTRY_GPU, &rec->sku, &rec->region);
+		if (ei < 0)
+			return GB_ENOMEM;
+		key.entry = (uint32_t)ei;
+		key.price = -1;
+		key.kind = GB_LINE_GPU_SPOT_INTERRUPTED;
+		rc = bucket_add(r, &key, (gb_u128)rec->gpus * (uint64_t)(e - s));
+		return rc ? rc : billed(r, cust, out);
+	}
+	/* Billable length from the version in effect at start (SPEC 6.1). */
 	billable = (d + ver->increment_seconds - 1) / ver->increment_seconds *
 		   ver->increment_seconds;
 	billable = max64(billable, ver->minimum_seconds);
 	s = max64(rec->start, r->from);
 	e = min64(rec->start + billable, r->to);
 	if (s >= e) {
-		set_outcome(out, GB_STATE_OUTSIDE_PERIOD, GB_REASON_NONE, NULL);
+		outside(out);
 		return 0;
 	}
-	ei = entry_intern(r, &rec->sku, &rec->region);
+	ei = entry_intern(r, ENTRY_GPU, &rec->sku, &rec->region);
 	if (ei < 0)
 		return GB_ENOMEM;
-	/* Every version piece needs a rate before anything is added. */
+	/* Every piece needs a price before anything is added. */
 	first = (size_t)gb_prices_version_at(p, s);
-	for (v = first, t = s; t < e; t = version_end(p, v), v++) {
-		if (r->entries[ei].on_demand[v] >= 0)
-			continue;
-		gb_time_format(when, sizeof when, p->versions[v].effective_from);
-		set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE,
-			    "no on-demand rate for sku '%.*s' in region '%.*s' "
-			    "in the price version from %s",
-			    (int)rec->sku.len, rec->sku.ptr,
-			    (int)rec->region.len, rec->region.ptr, when);
-		return 0;
+	for (v = first, t = s; t < e; t = gb_rater_version_end(p, v), v++) {
+		pe = min64(e, gb_rater_version_end(p, v));
+		if (!p->versions[v].has_gpu)
+			return no_rate(out, rec->spot ? "spot" : "on-demand", rec,
+				       &p->versions[v]);
+		if (rec->spot ? !spot_priced(&r->entries[ei], v, t, pe)
+			      : r->entries[ei].price[v * NSLOTS + SLOT_ON_DEMAND] < 0)
+			return no_rate(out, rec->spot ? "spot" : "on-demand", rec,
+				       &p->versions[v]);
 	}
-	key.customer = cust;
 	key.entry = (uint32_t)ei;
-	key.kind = GB_LINE_GPU_ON_DEMAND;
-	for (v = first, t = s; t < e; t = pe, v++) {
-		int rc;
-
-		pe = min64(e, version_end(p, v));
-		key.price = (uint32_t)r->entries[ei].on_demand[v];
-		rc = bucket_add(r, &key, (gb_u128)rec->gpus * (uint64_t)(pe - t));
-		if (rc)
-			return rc;
+	key.kind = rec->spot ? GB_LINE_GPU_SPOT : GB_LINE_GPU_ON_DEMAND;
+	reserved = !rec->spot && holds_reservation(&r->customers[cust],
+						   &r->entries[ei]);
+	for (v = first, t = s, rc = 0; t < e && rc == 0; t = pe, v++) {
+		pe = min64(e, gb_rater_version_end(p, v));
+		if (rec->spot) {
+			rc = add_spot(r, &key, &r->entries[ei], v, t, pe, rec->gpus);
+			continue;
+		}
+		key.price = r->entries[ei].price[v * NSLOTS + SLOT_ON_DEMAND];
+		if (reserved)
+			rc = add_hours(r, &key, t, pe, rec->gpus);
+		else
+			rc = bucket_add(r, &key, (gb_u128)rec->gpus *
+					(uint64_t)(pe - t));
 	}
-	set_outcome(out, GB_STATE_BILLED, GB_REASON_NONE, NULL);
-	return 0;
+	return rc ? rc : billed(r, cust, out);
 }
 
 static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		       gb_outcome *out)
 {
-	(void)r;
-	(void)rec;
-	(void)cust;
-	set_outcome(out, GB_STATE_REJECTED, GB_REASON_UNSUPPORTED,
-		    "token usage is not rated yet");
-	return 0;
+	static const char *const what[] = { "input", "cached input", "output" };
+	static const gb_line_kind kinds[] = {
+		GB_LINE_TOKENS_INPUT, GB_LINE_TOKENS_CACHED_INPUT, GB_LINE_TOKENS_OUTPUT
+	};
+	const gb_prices *p = r->prices;
+	uint64_t counts[3];
+	bucket_key key;
+	long v, ei;
+	int slot, rc;
+
+	if (rec->start < r->from || rec->start >= r->to) {
+		outside(out);
+		return 0;
+	}
+	v = gb_prices_version_at(p, rec->start);
+	if (v < 0 || !p->versions[v].has_tokens) {
+		set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE, v < 0 ?
+			    "start is before the first price version" :
+			    "the price version in effect at start has no token rates");
+		return 0;
+	}
+	ei = entry_intern(r, ENTRY_TOKENS, &rec->model, &rec->region);
+	if (ei < 0)
+		return GB_ENOMEM;
+	counts[0] = rec->input_tokens;
+	counts[1] = rec->cached_tokens;
+	counts[2] = rec->output_tokens;
+	for (slot = 0; slot < 3; slot++) {
+		if (counts[slot] && r->entries[ei].price[v * NSLOTS + slot] < 0) {
+			set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE,
+				    "no %s token price for model '%.*s'%s%.*s",
+				    what[slot], (int)rec->model.len, rec->model.ptr,
+				    rec->region.len ? " in region " : "",
+				    (int)rec->region.len, rec->region.ptr);
+			return 0;
+		}
+	}
+	memset(&key, 0, sizeof key);
+	key.customer = cust;
+	key.entry = (uint32_t)ei;
+	key.aux = rec->batch ? (uint16_t)(v + 1) : 0;
+	for (slot = 0, rc = 0; slot < 3 && rc == 0; slot++) {
+		if (!counts[slot])
+			continue;
+		key.kind = (uint16_t)kinds[slot];
+		key.price = r->entries[ei].price[v * NSLOTS + slot];
+		rc = bucket_add(r, &key, counts[slot]);
+	}
+	return rc ? rc : billed(r, cust, out);
 }
 
 static void count(gb_rater *r, gb_state state)
@@ -666,8 +922,7 @@ static void count(gb_rater *r, gb_state state)
 static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 {
 	gb_record rec;
-	long cust = 0;
-	int rc;
+	long cust;
 
 	if (!gb_record_parse(&rec, row, out)) {
 		if (r->selecting && !raw_selected(r, row->f[GB_COL_CUSTOMER].ptr,
@@ -675,21 +930,22 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 			set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
 		return 0;
 	}
-	cust = customer_intern(r, &rec.customer);
+	cust = gb_rater_customer_intern(r, rec.customer.ptr, rec.customer.len);
 	if (cust < 0)
 		return GB_ENOMEM;
+	/* Ids are checked run-wide, for every customer, so shards agree. */
 	switch (gb_dedup_check(&r->dedup, rec.id.ptr, rec.id.len,
 			       gb_row_content_hash(row))) {
 	case GB_DEDUP_NEW:
 		break;
 	case GB_DEDUP_SAME:
 		set_outcome(out, GB_STATE_DUPLICATE, GB_REASON_NONE, NULL);
-		goto selected;
+		goto other;
 	case GB_DEDUP_CONFLICT:
 		set_outcome(out, GB_STATE_REJECTED, GB_REASON_DUPLICATE_CONFLICT,
-			    "id '%.*s' was seen earlier with different content; the first row stands",
-			    (int)rec.id.len, rec.id.ptr);
-		goto selected;
+			    "id '%.*s' was seen earlier with different content; "
+			    "the first row stands", (int)rec.id.len, rec.id.ptr);
+		goto other;
 	case GB_DEDUP_NOMEM:
 		return GB_ENOMEM;
 	}
@@ -698,11 +954,9 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 		return 0;
 	}
 	if (rec.type == GB_RECORD_GPU)
-		rc = rate_gpu(r, &rec, (uint32_t)cust, out);
-	else
-		rc = rate_tokens(r, &rec, (uint32_t)cust, out);
-	return rc;
-selected:
+		return rate_gpu(r, &rec, (uint32_t)cust, out);
+	return rate_tokens(r, &rec, (uint32_t)cust, out);
+other:
 	if (!r->customers[cust].selected)
 		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
 	return 0;
@@ -720,270 +974,5 @@ int gb_rater_add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	if (rc != 0)
 		return rc;
 	count(r, out->state);
-	return 0;
-}
-
-/* --- pricing: buckets to invoice lines ---------------------------------------- */
-
-typedef struct sorted_bucket {
-	const cust_rec *cust;
-	const entry *ent;
-	const gb_price *price;
-	const bucket *b;
-} sorted_bucket;
-
-static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
-static int sorted_bucket_cmp(const void *pa, const void *pb)
-{
-	const sorted_bucket *a = pa, *b = pb;
-	int c = cmp_bytes(a->cust->name, a->cust->len, b->cust->name,
-			  b->cust->len);
-
-	if (c)
-		return c;
-	if (a->b->key.kind != b->b->key.kind)
-		return a->b->key.kind < b->b->key.kind ? -1 : 1;
-	c = strcmp(a->ent->sku, b->ent->sku);
-	if (c)
-		return c;
-	c = strcmp(a->ent->region, b->ent->region);
-	if (c)
-		return c;
-	if (a->price->mode == GB_PRICE_FLAT && b->price->mode == GB_PRICE_FLAT) {
-		c = mpq_cmp(a->price->flat, b->price->flat);
-		if (c)
-			return c < 0 ? -1 : 1;
-	}
-	/* Ids follow the table's order, never the input's. */
-	return a->b->key.price < b->b->key.price ? -1 :
-	       a->b->key.price > b->b->key.price;
-}
-
-static void mpz_set_u128(mpz_t out, gb_u128 v)
-{
-	mpz_set_ui(out, (unsigned long)(uint64_t)(v >> 64));
-	mpz_mul_2exp(out, out, 64);
-	mpz_add_ui(out, out, (unsigned long)(uint64_t)v);
-}
-
-typedef struct line_list {
-	gb_invoice_line *lines;
-	size_t n;
-	size_t cap;
-} line_list;
-
-static gb_invoice_line *line_new(line_list *ll)
-{
-	gb_invoice_line *l;
-
-	if (grow_array((void **)&ll->lines, &ll->cap, ll->n + 1,
-		       sizeof *ll->lines) != 0)
-		return NULL;
-	l = &ll->lines[ll->n++];
-	gb_invoice_line_init(l);
-	return l;
-}
-
-/*
- * Fill a GPU line: quantity hours at unit price; base is GPU-seconds.
- * The amount is rounded here, once.
- */
-static int gpu_line(gb_rater *r, line_list *ll, const sorted_bucket *sb,
-		    const mpq_t hours, const mpq_t unit_price, unsigned tier,
-		    const char *tier_text)
-{
-	const gb_prices *p = r->prices;
-	gb_invoice_line *l = line_new(ll);
-	mpq_t exact;
-	char desc[512];
-
-	if (!l)
-		return GB_ENOMEM;
-	l->kind = (gb_line_kind)sb->b->key.kind;
-	l->tier = tier;
-	mpq_set(l->quantity, hours);
-	mpq_set(l->unit_price, unit_price);
-	mpq_init(exact);
-	mpq_mul(exact, hours, unit_price);
-	gb_round(l->amount, exact, p->minor_units, p->rounding);
-	mpq_set_ui(exact, 3600, 1);
-	mpq_mul(exact, exact, hours);
-	mpz_set(l->base_quantity, mpq_numref(exact)); /* whole seconds unless a tier cut */
-	if (mpz_cmp_ui(mpq_denref(exact), 1) != 0)
-		mpz_tdiv_q(l->base_quantity, mpq_numref(exact), mpq_denref(exact));
-	mpq_clear(exact);
-	l->records = sb->b->records;
-	snprintf(desc, sizeof desc, "%s on-demand, %s%s", sb->ent->sku,
-		 sb->ent->region, tier_text);
-	l->description = gb_strdup(desc);
-	l->sku = gb_strdup(sb->ent->sku);
-	l->model = gb_strdup("");
-	l->region = gb_strdup(sb->ent->region);
-	l->unit = "GPU-hour";
-	if (!l->description || !l->sku || !l->model || !l->region)
-		return GB_ENOMEM;
-	return 0;
-}
-
-static void tier_label(char *buf, size_t size, const gb_price *price,
-		       size_t t, const char *unit)
-{
-	char lo[64] = "0", hi[64];
-
-	if (t > 0)
-		gb_decimal_format(lo, sizeof lo, price->tiers[t - 1].up_to, 0,
-				  GB_DECIMAL_MAX_FRACTION, GB_ROUND_HALF_EVEN);
-	if (price->tiers[t].bounded) {
-		gb_decimal_format(hi, sizeof hi, price->tiers[t].up_to, 0,
-				  GB_DECIMAL_MAX_FRACTION, GB_ROUND_HALF_EVEN);
-		snprintf(buf, size, ", %s tier %zu (%s to %s %ss)",
-			 price->mode == GB_PRICE_VOLUME ? "volume" : "graduated",
-			 t + 1, lo, hi, unit);
-	} else {
-		snprintf(buf, size, ", %s tier %zu (over %s %ss)",
-			 price->mode == GB_PRICE_VOLUME ? "volume" : "graduated",
-			 t + 1, lo, unit);
-	}
-}
-
-/* One bucket becomes one line, or one line per graduated tier slice. */
-static int bucket_lines(gb_rater *r, line_list *ll, const sorted_bucket *sb)
-{
-	const gb_price *price = sb->price;
-	mpq_t q, slice, prev;
-	char label[160];
-	size_t t;
-	int rc = 0;
-
-	mpq_init(q);
-	mpq_init(slice);
-	mpq_init(prev);
-	mpz_set_u128(mpq_numref(q), sb->b->quantity);
-	mpz_set_ui(mpq_denref(q), 3600);
-	mpq_canonicalize(q);
-	if (price->mode == GB_PRICE_FLAT) {
-		rc = gpu_line(r, ll, sb, q, price->flat, 0, "");
-	} else if (price->mode == GB_PRICE_VOLUME) {
-		for (t = 0; t + 1 < price->ntiers; t++)
-			if (mpq_cmp(q, price->tiers[t].up_to) <= 0)
-				break;
-		tier_label(label, sizeof label, price, t, "GPU-hour");
-		rc = gpu_line(r, ll, sb, q, price->tiers[t].price,
-			      (unsigned)t + 1, label);
-	} else {
-		/* Graduated: tier t bills the slice (prev, up_to] of q. */
-		for (t = 0; t < price->ntiers && rc == 0; t++) {
-			if (mpq_cmp(q, prev) <= 0)
-				break;
-			if (price->tiers[t].bounded &&
-			    mpq_cmp(q, price->tiers[t].up_to) > 0)
-				mpq_sub(slice, price->tiers[t].up_to, prev);
-			else
-				mpq_sub(slice, q, prev);
-			tier_label(label, sizeof label, price, t, "GPU-hour");
-			rc = gpu_line(r, ll, sb, slice, price->tiers[t].price,
-				      (unsigned)t + 1, label);
-			if (price->tiers[t].bounded)
-				mpq_set(prev, price->tiers[t].up_to);
-		}
-	}
-	mpq_clear(q);
-	mpq_clear(slice);
-	mpq_clear(prev);
-	return rc;
-}
-
-static int invoice_add(gb_invoice_set *set, size_t *cap, const cust_rec *c,
-		       line_list *ll)
-{
-	gb_invoice *inv;
-	size_t i;
-
-	if (grow_array((void **)&set->invoices, cap, set->ninvoices + 1,
-		       sizeof *set->invoices) != 0)
-		return GB_ENOMEM;
-	inv = &set->invoices[set->ninvoices];
-	memset(inv, 0, sizeof *inv);
-	mpz_init(inv->total);
-	set->ninvoices++;
-	inv->lines = ll->lines;
-	inv->nlines = ll->n;
-	ll->lines = NULL;
-	ll->n = ll->cap = 0;
-	inv->customer = gb_strndup(c->name, c->len);
-	if (!inv->customer)
-		return GB_ENOMEM;
-	for (i = 0; i < inv->nlines; i++)
-		mpz_add(inv->total, inv->total, inv->lines[i].amount);
-	return 0;
-}
-
-static void line_list_free(line_list *ll)
-{
-	size_t i;
-
-	for (i = 0; i < ll->n; i++)
-		gb_invoice_line_clear(&ll->lines[i]);
-	gb_free(ll->lines);
-	ll->lines = NULL;
-	ll->n = ll->cap = 0;
-}
-
-int gb_rater_finish(gb_rater *r, gb_invoice_set **out, gb_error *err)
-{
-	const gb_prices *p;
-	gb_invoice_set *set;
-	sorted_bucket *sorted = NULL;
-	line_list ll = { NULL, 0, 0 };
-	size_t i, cap = 0;
-	int rc = 0;
-
-	*out = NULL;
-	if (!r || r->finished)
-		return gb_error_set(err, GB_EINVAL, "gb_rater_finish: rater already finished");
-	p = r->prices;
-	r->finished = 1;
-	set = gb_invoice_set_new(p->currency, p->minor_units, p->name, r->from,
-				 r->to);
-	if (!set)
-		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	set->counts = r->counts;
-	if (r->nbuckets) {
-		sorted = gb_calloc(r->nbuckets, sizeof *sorted);
-		if (!sorted) {
-			rc = GB_ENOMEM;
-			goto done;
-		}
-	}
-	for (i = 0; i < r->nbuckets; i++) {
-		sorted[i].b = &r->buckets[i];
-		sorted[i].cust = &r->customers[r->buckets[i].key.customer];
-		sorted[i].ent = &r->entries[r->buckets[i].key.entry];
-		sorted[i].price = r->prices_by_id[r->buckets[i].key.price];
-	}
-	if (r->nbuckets)
-		qsort(sorted, r->nbuckets, sizeof *sorted, sorted_bucket_cmp);
-	for (i = 0; i < r->nbuckets && rc == 0; i++) {
-		rc = bucket_lines(r, &ll, &sorted[i]);
-		if (rc == 0 && (i + 1 == r->nbuckets ||
-				sorted[i + 1].cust != sorted[i].cust))
-			rc = invoice_add(set, &cap, sorted[i].cust, &ll);
-	}
-done:
-	line_list_free(&ll);
-	gb_free(sorted);
-	if (rc) {
-		gb_invoice_set_free(set);
-		return gb_error_set(err, rc, "out of memory while pricing");
-	}
-	*out = set;
 	return 0;
 }

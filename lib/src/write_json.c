@@ -57,6 +57,7 @@ static void write_line(gb_buf *b, const gb_invoice_line *l, size_t n,
 		       unsigned minor, int last)
 {
 	const char *in = "          ";
+	int usage = l->kind < GB_LINE_DISCOUNT;
 	char text[256];
 
 	gb_buf_puts(b, "        {\n");
@@ -67,17 +68,33 @@ static void write_line(gb_buf *b, const gb_invoice_line *l, size_t n,
 		json_key_string(b, in, "sku", l->sku, 1);
 	if (l->model[0])
 		json_key_string(b, in, "model", l->model, 1);
-	json_key_string(b, in, "region", l->region, 1);
+	if (l->region[0] || l->sku[0])
+		json_key_string(b, in, "region", l->region, 1);
+	if (l->kind == GB_LINE_GPU_RESERVED)
+		json_key_string(b, in, "reservation", l->reference, 1);
+	if (l->kind == GB_LINE_CREDIT)
+		json_key_string(b, in, "credit", l->reference, 1);
 	if (l->tier)
 		gb_buf_printf(b, "%s\"tier\": %u,\n", in, l->tier);
+	if (l->model[0])
+		gb_buf_printf(b, "%s\"batch\": %s,\n", in, l->batch ? "true" : "false");
 	gb_line_quantity_text(text, sizeof text, l);
 	json_key_string(b, in, "quantity", text, 1);
 	json_key_string(b, in, "unit", l->unit, 1);
-	gb_line_base_text(text, sizeof text, l);
-	json_key_string(b, in, l->sku[0] ? "gpu_seconds" : "tokens", text, 1);
+	if (usage) {
+		gb_line_base_text(text, sizeof text, l);
+		json_key_string(b, in, l->sku[0] ? "gpu_seconds" : "tokens", text, 1);
+	}
 	gb_line_unit_price_text(text, sizeof text, l, minor);
 	json_key_string(b, in, "unit_price", text, 1);
 	json_key_money(b, in, "amount", l->amount, minor, 1);
+	if (l->has_utilisation) {
+		gb_decimal_format(text, sizeof text, l->utilisation, 0,
+				  GB_QUANTITY_DIGITS, GB_ROUND_HALF_EVEN);
+		json_key_string(b, in, "utilisation", text, 1);
+	}
+	if (l->has_remaining)
+		json_key_money(b, in, "credit_remaining", l->remaining, minor, 1);
 	gb_buf_printf(b, "%s\"records\": %llu\n", in,
 		      (unsigned long long)l->records);
 	gb_buf_puts(b, last ? "        }\n" : "        },\n");

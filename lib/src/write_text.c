@@ -64,7 +64,20 @@ static void fill_row(row_text *rt, const gb_invoice_line *l, size_t n,
 		     unsigned minor)
 {
 	snprintf(rt->cell[0], sizeof rt->cell[0], "%zu", n);
-	snprintf(rt->cell[1], sizeof rt->cell[1], "%s", l->description);
+	if (l->has_utilisation) {
+		mpq_t pct;
+		char p[32];
+
+		mpq_init(pct);
+		mpq_set_ui(pct, 100, 1);
+		mpq_mul(pct, pct, l->utilisation);
+		gb_decimal_format(p, sizeof p, pct, 0, 2, GB_ROUND_HALF_EVEN);
+		mpq_clear(pct);
+		snprintf(rt->cell[1], sizeof rt->cell[1], "%s (utilisation %s%%)",
+			 l->description, p);
+	} else {
+		snprintf(rt->cell[1], sizeof rt->cell[1], "%s", l->description);
+	}
 	gb_line_quantity_text(rt->cell[2], sizeof rt->cell[2], l);
 	snprintf(rt->cell[3], sizeof rt->cell[3], "%s", l->unit);
 	gb_line_unit_price_text(rt->cell[4], sizeof rt->cell[4], l, minor);
@@ -137,9 +150,10 @@ int gb_invoice_write_text(const gb_invoice_set *s, gb_write_fn fn,
 	if (rc == 0) {
 		mpz_init(total);
 		gb_invoice_set_total(s, total);
-		gb_buf_printf(&b, "%zu invoice%s, total %s ", s->ninvoices,
-			      s->ninvoices == 1 ? "" : "s", s->currency);
+		gb_buf_printf(&b, "%zu invoice%s, total ", s->ninvoices,
+			      s->ninvoices == 1 ? "" : "s");
 		gb_buf_money(&b, total, s->minor_units);
+		gb_buf_printf(&b, " %s", s->currency);
 		gb_buf_printf(&b, "\nRecords: %llu read, %llu billed, %llu rejected, "
 			      "%llu duplicates, %llu outside period",
 			      (unsigned long long)c->read,

@@ -3,7 +3,10 @@
 # check that what a user gets works: the tool finds its default table, the
 # man pages and headers are in place, and pkg-config can build a program.
 set -eu
-build=$1 src=$2
+build=$1 src=$2 sanitized=${3:-0}
+extra=
+# A sanitized library needs the sanitizer runtime in the program too.
+[ "$sanitized" = 1 ] && extra="-fsanitize=address,undefined"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
@@ -23,6 +26,6 @@ cat >"$prefix/t.c" <<'C'
 int main(void) { return strcmp(gb_version(), "0.1.0") != 0; }
 C
 PKG_CONFIG_PATH=$(dirname "$(ls "$prefix"/lib*/pkgconfig/gpubill.pc)") \
-  sh -c 'cc "$0/t.c" -o "$0/t" $(pkg-config --cflags --libs gpubill) -Wl,-rpath,$(pkg-config --variable=libdir gpubill)' "$prefix"
+  sh -c 'cc $1 "$0/t.c" -o "$0/t" $(pkg-config --cflags --libs gpubill) -Wl,-rpath,$(pkg-config --variable=libdir gpubill)' "$prefix" "$extra"
 "$prefix/t"
 echo "1 passed, 0 failed"

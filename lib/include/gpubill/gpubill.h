@@ -8,6 +8,7 @@
 #include "money.h"
 #include "timestamp.h"
 #include "prices.h"
+#include "contracts.h"
 #include "usage.h"
 #include "invoice.h"
 #include "rater.h"

@@ -33,8 +33,10 @@ GB_EXTERN const char *gb_line_kind_name(gb_line_kind kind);
 
 /*
  * One invoice line.  quantity is in unit ("GPU-hour", "1M tokens"), exact;
- * base_quantity is the integer it came from (GPU-seconds, tokens).  amount
- * is the line's money in minor units, rounded once.
+ * base_quantity is what it came from (GPU-seconds, tokens; a graduated
+ * tier's slice may be fractional).  amount is the line's money in minor
+ * units, rounded once: quantity x unit_price, rounded with the table's mode.
+ * Discount, minimum-spend and credit lines have quantity 1 and unit "".
  */
 typedef struct gb_invoice_line {
 	gb_line_kind kind;
@@ -42,13 +44,19 @@ typedef struct gb_invoice_line {
 	const char *sku;          /* GPU lines; "" otherwise */
 	const char *model;        /* token lines; "" otherwise */
 	const char *region;       /* "" when none */
+	const char *reference;    /* reservation id or credit id; "" otherwise */
 	unsigned tier;            /* 1-based tier of a tiered price; 0 = flat */
-	mpz_t base_quantity;      /* GPU-seconds or tokens */
+	int batch;                /* token lines of batch usage */
+	mpq_t base_quantity;      /* GPU-seconds or tokens */
 	mpq_t quantity;           /* in unit */
 	const char *unit;
 	mpq_t unit_price;         /* per unit */
 	mpz_t amount;             /* minor units */
 	uint64_t records;         /* usage records that contributed */
+	int has_utilisation;      /* reservation lines */
+	mpq_t utilisation;        /* covered / reserved GPU-seconds, 0..1 */
+	int has_remaining;        /* credit lines */
+	mpz_t remaining;          /* credit left after this invoice, minor units */
 } gb_invoice_line;
 
 typedef struct gb_invoice {

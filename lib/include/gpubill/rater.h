@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "error.h"
 #include "prices.h"
+#include "contracts.h"
 #include "usage.h"
 #include "invoice.h"
 
@@ -41,7 +42,8 @@ typedef enum gb_reason {
 	GB_REASON_BAD_VALUE,          /* bad_value: not one of the allowed words */
 	GB_REASON_BAD_TEXT,           /* bad_text: not UTF-8, NUL or control bytes */
 	GB_REASON_FIELD_COUNT,        /* field_count: row/header field counts differ */
-	GB_REASON_UNSUPPORTED         /* unsupported: a charge kind not rated yet */
+	GB_REASON_UNSUPPORTED         /* unsupported: no longer produced (kept for
+					 stable numbering) */
 } gb_reason;
 
 GB_EXTERN const char *gb_reason_code(gb_reason reason);
@@ -65,13 +67,14 @@ typedef struct gb_rater_options {
 	size_t ncustomers;
 	uint32_t shard_index;            /* K of --shard K/N (1-based) */
 	uint32_t shard_count;            /* N; 0 = no sharding */
+	const gb_contracts *contracts;   /* reservations, discounts...; NULL = none */
 } gb_rater_options;
 
-#define GB_RATER_OPTIONS_INIT { GB_RATER_OPTIONS_VERSION, 0, 0, NULL, 0, 0, 0 }
+#define GB_RATER_OPTIONS_INIT { GB_RATER_OPTIONS_VERSION, 0, 0, NULL, 0, 0, 0, NULL }
 
 typedef struct gb_rater gb_rater;
 
-/* prices must outlive the rater and the invoice set it produces. */
+/* prices (and opts->contracts) must outlive the rater. */
 GB_EXTERN int gb_rater_new(gb_rater **out, const gb_prices *prices,
 			   const gb_rater_options *opts, gb_error *err);
 GB_EXTERN void gb_rater_free(gb_rater *rater);

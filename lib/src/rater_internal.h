@@ -1,0 +1,146 @@
+/*
+ * rater_internal.h - state shared by the rater's ingest path (rater.c)
+ * and its pricing stage (rater_finish.c).
+ */
+#ifndef GPUBILL_RATER_INTERNAL_H
+#define GPUBILL_RATER_INTERNAL_H
+
+#include "contracts_internal.h"
+#include "dedup.h"
+#include "internal.h"
+#include "invoice_internal.h"
+#include "prices_internal.h"
+#include "record.h"
+
+#include <gpubill/rater.h>
+
+typedef struct cust_rec {
+	char *name;
+	size_t len;
+	uint64_t hash;
+	int selected;                /* billed in this run (filters, shard) */
+	int billed;                  /* some record of it was billed */
+	const gb_contract *contract; /* NULL without one */
+} cust_rec;
+
+/* Price slots of an entry, per version. */
+enum { SLOT_ON_DEMAND = 0, SLOT_SPOT = 1, SLOT_INPUT = 0, SLOT_CACHED = 1,
+       SLOT_OUTPUT = 2, NSLOTS = 3 };
+
+typedef enum entry_type { ENTRY_GPU = 0, ENTRY_TOKENS = 1 } entry_type;
+
+/* A constant spot price from `from` to the next segment (or version end). */
+typedef struct spot_seg {
+	int64_t from;
+	int32_t price;               /* price id, -1 = no spot price */
+} spot_seg;
+
+/*
+ * A resolved (sku, region) for GPU usage or (model, region) for tokens:
+ * the price ids that apply in each version, found once, then reused.
+ */
+typedef struct entry {
+	entry_type type;
+	char *name;                  /* sku or model */
+	char *region;                /* "" for tokens without a region */
+	size_t name_len;
+	size_t region_len;
+	uint64_t hash;
+	int32_t *price;              /* [version * NSLOTS + slot], -1 = none */
+	spot_seg **spot;             /* GPU: segments of each version */
+	size_t *nspot;
+} entry;
+
+/* Open-addressing index: slot holds item index + 1, 0 = empty. */
+typedef struct index_map {
+	uint32_t *slots;
+	size_t mask;
+	size_t count;
+} index_map;
+
+/*
+ * A bucket is the integer quantity of one (customer, entry, price, kind);
+ * aux is the batch version + 1 for batch token usage (its discount depends
+ * on the version), else 0.
+ */
+typedef struct bucket_key {
+	uint32_t customer;
+	uint32_t entry;
+	int32_t price;               /* -1 for zero-charge interrupted spot */
+	uint16_t kind;
+	uint16_t aux;
+} bucket_key;
+
+typedef struct bucket {
+	bucket_key key;
+	gb_u128 quantity;            /* GPU-seconds or tokens */
+	uint64_t records;
+	uint64_t last_row;
+} bucket;
+
+/* On-demand GPU-seconds of a reserving customer in one UTC hour. */
+typedef struct hour_key {
+	uint32_t customer;
+	uint32_t entry;
+	int64_t hour;                /* Unix time of the hour's start */
+} hour_key;
+
+typedef struct hour_bucket {
+	hour_key key;
+	gb_u128 seconds;
+} hour_bucket;
+
+typedef struct price_ref {
+	const gb_price *price;
+	uint32_t id;
+} price_ref;
+
+struct gb_rater {
+	const gb_prices *prices;
+	const gb_contracts *contracts;
+	int64_t from;
+	int64_t to;
+	char **filter;
+	size_t *filter_len;
+	size_t nfilter;
+	uint32_t shard_index;
+	uint32_t shard_count;
+	int selecting;
+	int finished;
+
+	gb_dedup dedup;
+	gb_counts counts;
+	uint64_t row_seq;
+
+	cust_rec *customers;
+	size_t ncustomers, customers_cap;
+	index_map customer_map;
+
+	entry *entries;
+	size_t nentries, entries_cap;
+	index_map entry_map;
+
+	price_ref *price_refs;
+	size_t nprice_refs, price_refs_cap;
+	const gb_price **prices_by_id;
+	size_t nprice_ids, prices_by_id_cap;
+
+	bucket *buckets;
+	size_t nbuckets, buckets_cap;
+	index_map bucket_map;
+
+	hour_bucket *hours;
+	size_t nhours, hours_cap;
+	index_map hour_map;
+};
+
+int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size);
+long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len);
+long gb_rater_entry_find(const gb_rater *r, entry_type type, const char *name,
+			 size_t name_len, const char *region, size_t region_len);
+bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k);
+const hour_bucket *gb_rater_hour_find(const gb_rater *r, uint32_t customer,
+				      uint32_t ent, int64_t hour);
+int64_t gb_rater_version_end(const gb_prices *p, size_t v);
+
+#endif
