@@ -284,13 +284,9 @@ uint32_t gb_row_content_hash(const gb_row *row)
 	uint64_t h = 0x6770756269696c6cull;
 	int c;
 
-	/* Length-prefixed, so ("ab","c") and ("a","bc") differ. */
-	for (c = 0; c < GB_COL__COUNT; c++) {
-		uint64_t len = row->f[c].len;
-
-		h = gb_hash64(&len, sizeof len, h);
-		if (len)
-			h = gb_hash64(row->f[c].ptr, row->f[c].len, h);
-	}
+	/* Chained: each field's hash seeds the next.  gb_hash64 mixes in the
+	 * length, so ("ab","c") and ("a","bc") differ. */
+	for (c = 0; c < GB_COL__COUNT; c++)
+		h = gb_hash64(row->f[c].ptr ? row->f[c].ptr : "", row->f[c].len, h);
 	return (uint32_t)(h ^ (h >> 32));
 }

@@ -319,13 +319,21 @@ START_TEST(duplicates_and_conflicts)
 				  "", &why),
 			 GB_STATE_REJECTED);
 	ck_assert_int_eq(why, GB_REASON_DUPLICATE_CONFLICT);
+	/* bytes moved across a field boundary are different content */
+	ck_assert_int_eq(gpu("b", "c1", "2026-10-01T00:00:00Z",
+			     "2026-10-01T01:00:00Z", "T4", "us", "1"),
+			 GB_STATE_BILLED);
+	ck_assert_int_eq(gpu_full("b", "c1", "2026-10-01T00:00:00Z",
+				  "2026-10-01T01:00:00Z", "T", "4us", "1", "", &why),
+			 GB_STATE_REJECTED);
+	ck_assert_int_eq(why, GB_REASON_DUPLICATE_CONFLICT);
 	finish();
 	/* the first row stands: 1 h * 2.50 */
 	assert_line(invoice(0), 0, "H100", "us-east", "2.50", 3600, "2.50");
-	ck_assert_uint_eq(gb_invoice_set_counts(set)->read, 3);
-	ck_assert_uint_eq(gb_invoice_set_counts(set)->billed, 1);
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->read, 5);
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->billed, 2);
 	ck_assert_uint_eq(gb_invoice_set_counts(set)->duplicates, 1);
-	ck_assert_uint_eq(gb_invoice_set_counts(set)->rejected, 1);
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->rejected, 2);
 	stop();
 }
 END_TEST
