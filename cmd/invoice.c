@@ -226,7 +226,7 @@ int cmd_invoice(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "prices", required_argument, NULL, 'p' },
-		{ "contracts", required_argument, NULL, 'k' },
+		{ "contracts", required_argument, NULL, 'c' },
 		{ "period", required_argument, NULL, 'P' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
@@ -261,7 +261,7 @@ int cmd_invoice(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:c:f:o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p': prices_path = optarg; break;
-		case 'k': contracts_path = optarg; break;
+		case 'c': contracts_path = optarg; break;
 		case 'P': month = optarg; break;
 		case 'F': from = optarg; break;
 		case 'T': to = optarg; break;

@@ -564,6 +564,16 @@ static int hour_add(gb_rater *r, uint32_t customer, uint32_t ent,
 
 /* --- lifetime ------------------------------------------------------------------ */
 
+static int has_reservations(const gb_contracts *c)
+{
+	size_t i;
+
+	for (i = 0; c && i < c->ncontracts; i++)
+		if (c->contracts[i].nreservations)
+			return 1;
+	return 0;
+}
+
 int gb_rater_new(gb_rater **out, const gb_prices *prices,
 		 const gb_rater_options *opts, gb_error *err)
 {
@@ -581,6 +591,12 @@ int gb_rater_new(gb_rater **out, const gb_prices *prices,
 				  opts->shard_index > opts->shard_count))
 		return gb_error_set(err, GB_EINVAL, "shard %u of %u does not exist",
 				    opts->shard_index, opts->shard_count);
+	if (has_reservations(opts->contracts) &&
+	    (opts->period_from % 3600 != 0 || opts->period_to % 3600 != 0))
+		return gb_error_set(err, GB_EINVAL,
+				    "with reservations the billing period must start "
+				    "and end on whole UTC hours (reservations are "
+				    "billed hour by hour)");
 	r = gb_calloc(1, sizeof *r);
 	if (!r)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
@@ -802,6 +818,14 @@ static int rate_gpu(gb_rater *r, const gb_record *rec, uint32_t cust,
 		ei = entry_intern(r, ENTRY_GPU, &rec->sku, &rec->region);
 		if (ei < 0)
 			return GB_ENOMEM;
+		/* Free, but only where spot usage has a price at all. */
+		for (v = (size_t)gb_prices_version_at(p, s), t = s; t < e;
+		     t = gb_rater_version_end(p, v), v++) {
+			pe = min64(e, gb_rater_version_end(p, v));
+			if (!p->versions[v].has_gpu ||
+			    !spot_priced(&r->entries[ei], v, t, pe))
+				return no_rate(out, "spot", rec, &p->versions[v]);
+		}
 		key.entry = (uint32_t)ei;
 		key.price = -1;
 		key.kind = GB_LINE_GPU_SPOT_INTERRUPTED;
@@ -880,6 +904,16 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 	ei = entry_intern(r, ENTRY_TOKENS, &rec->model, &rec->region);
 	if (ei < 0)
 		return GB_ENOMEM;
+	if (r->entries[ei].price[v * NSLOTS + SLOT_INPUT] < 0 &&
+	    r->entries[ei].price[v * NSLOTS + SLOT_CACHED] < 0 &&
+	    r->entries[ei].price[v * NSLOTS + SLOT_OUTPUT] < 0) {
+		set_outcome(out, GB_STATE_REJECTED, GB_REASON_NO_RATE,
+			    "no token rate for model '%.*s'%s%.*s",
+			    (int)rec->model.len, rec->model.ptr,
+			    rec->region.len ? " in region " : "",
+			    (int)rec->region.len, rec->region.ptr);
+		return 0;
+	}
 	counts[0] = rec->input_tokens;
 	counts[1] = rec->cached_tokens;
 	counts[2] = rec->output_tokens;

@@ -417,6 +417,46 @@ START_TEST(spot_is_never_covered)
 }
 END_TEST
 
+START_TEST(rows_without_any_price_are_no_rate)
+{
+	/* A100 has no spot price anywhere: even a free interrupted run is
+	 * rejected, as SPEC says of spot usage with no price. */
+	ck_assert_int_eq(gpu("n1", "nr", "2026-10-01T00:00:00Z", "2026-10-01T00:10:00Z",
+			     "A100", "x", "1", "spot", "true"), GB_STATE_REJECTED);
+	/* m9 has no token rate: rejected even with every count zero */
+	ck_assert_int_eq(tokens("n2", "nr", "2026-10-05T00:00:00Z", "m9", "", "", "", ""),
+			 GB_STATE_REJECTED);
+	/* m1 with all counts zero: billed, at no charge */
+	ck_assert_int_eq(tokens("n3", "zero", "2026-10-05T00:00:00Z", "m1", "0", "", "", ""),
+			 GB_STATE_BILLED);
+	finish();
+	ck_assert_uint_eq(invoice_of("zero")->nlines, 0);
+	money_is(invoice_of("zero")->total, "0.00");
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->rejected, 2);
+}
+END_TEST
+
+START_TEST(reservations_need_whole_hour_periods)
+{
+	gb_rater_options o = GB_RATER_OPTIONS_INIT;
+	gb_rater *r2 = NULL;
+	gb_error err;
+
+	/* a period starting at 00:30 would split a reservation hour */
+	o.period_from = OCT_FROM + 1800;
+	o.period_to = NOV_FROM;
+	o.contracts = contracts;
+	gb_error_clear(&err);
+	ck_assert_int_eq(gb_rater_new(&r2, prices, &o, &err), GB_EINVAL);
+	ck_assert_ptr_null(r2);
+	ck_assert_ptr_nonnull(strstr(err.message, "whole UTC hours"));
+	/* without contracts any period is fine */
+	o.contracts = NULL;
+	ck_assert_int_eq(gb_rater_new(&r2, prices, &o, &err), 0);
+	gb_rater_free(r2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pricing");
@@ -433,6 +473,8 @@ int main(void)
 	tcase_add_test(tc, reservations_discount_minimum_and_credits);
 	tcase_add_test(tc, reservation_crossing_versions_with_usage);
 	tcase_add_test(tc, spot_is_never_covered);
+	tcase_add_test(tc, rows_without_any_price_are_no_rate);
+	tcase_add_test(tc, reservations_need_whole_hour_periods);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
