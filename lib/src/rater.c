@@ -184,7 +184,7 @@ long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len)
 
 /* --- prices -------------------------------------------------------------------- */
 
-static int price_register(gb_rater *r, const gb_price *p)
+static int price_register(gb_rater *r, const gb_price *p, size_t version)
 {
 	uint32_t id = (uint32_t)r->nprice_ids;
 	size_t i;
@@ -202,8 +202,11 @@ static int price_register(gb_rater *r, const gb_price *p)
 	}
 	if (id == r->nprice_ids) {
 		if (gb_grow_array((void **)&r->prices_by_id, &r->prices_by_id_cap,
-				  r->nprice_ids + 1, sizeof *r->prices_by_id) != 0)
+				  r->nprice_ids + 1, sizeof *r->prices_by_id) != 0 ||
+		    gb_grow_array((void **)&r->price_version, &r->price_version_cap,
+				  r->nprice_ids + 1, sizeof *r->price_version) != 0)
 			return -1;
+		r->price_version[r->nprice_ids] = (uint32_t)version;
 		r->prices_by_id[r->nprice_ids++] = p;
 	}
 	if (gb_grow_array((void **)&r->price_refs, &r->price_refs_cap,
@@ -226,14 +229,14 @@ static int prices_register_all(gb_rater *r)
 		const gb_version *ver = &p->versions[v];
 
 		for (i = 0; i < ver->ngpu_rates && rc == 0; i++)
-			rc = price_register(r, ver->gpu_rates[i].on_demand) ||
-			     price_register(r, ver->gpu_rates[i].spot);
+			rc = price_register(r, ver->gpu_rates[i].on_demand, v) ||
+			     price_register(r, ver->gpu_rates[i].spot, v);
 		for (i = 0; i < ver->nspot_points && rc == 0; i++)
-			rc = price_register(r, &ver->spot_points[i].price);
+			rc = price_register(r, &ver->spot_points[i].price, v);
 		for (i = 0; i < ver->ntoken_rates && rc == 0; i++)
-			rc = price_register(r, ver->token_rates[i].input) ||
-			     price_register(r, ver->token_rates[i].cached_input) ||
-			     price_register(r, ver->token_rates[i].output);
+			rc = price_register(r, ver->token_rates[i].input, v) ||
+			     price_register(r, ver->token_rates[i].cached_input, v) ||
+			     price_register(r, ver->token_rates[i].output, v);
 	}
 	return rc ? -1 : 0;
 }
@@ -651,6 +654,7 @@ void gb_rater_free(gb_rater *r)
 	gb_free(r->entry_map.slots);
 	gb_free(r->price_refs);
 	gb_free(r->prices_by_id);
+	gb_free(r->price_version);
 	gb_free(r->buckets);
 	gb_free(r->bucket_map.slots);
 	gb_free(r->hours);

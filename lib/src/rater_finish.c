@@ -289,19 +289,109 @@ static int reservations(gb_rater *r, proto_list *pl, size_t ncust)
 /* --- 2. buckets to proto-lines ------------------------------------------------- */
 
 /*
- * Quantity q (tier units: GPU-hours, or tokens) at price; display units
- * are q * unit_scale; the unit price is scaled by factor (batch discount).
+ * Where a tiered bucket stands among the customer's usage of the period.
+ * Tiers apply to the customer's quantity in the period (SPEC 4): all of
+ * one kind, sku or model, region (and, for tokens, batch or not), taken in
+ * time order across price versions.  So a bucket's slice of that quantity
+ * starts at `offset` (the tiered usage of earlier versions) and the group's
+ * `total` picks the volume tier.  Units: GPU-seconds or tokens.
+ */
+typedef struct tier_pos {
+	gb_u128 offset;
+	gb_u128 total;
+} tier_pos;
+
+typedef struct tier_ref {
+	const gb_rater *r;
+	size_t bucket;
+} tier_ref;
+
+static int tier_group_cmp(const gb_rater *r, const bucket *a, const bucket *b)
+{
+	if (a->key.customer != b->key.customer)
+		return a->key.customer < b->key.customer ? -1 : 1;
+	if (a->key.kind != b->key.kind)
+		return a->key.kind < b->key.kind ? -1 : 1;
+	if (a->key.entry != b->key.entry)
+		return a->key.entry < b->key.entry ? -1 : 1;
+	if ((a->key.aux != 0) != (b->key.aux != 0))
+		return a->key.aux ? 1 : -1;
+	(void)r;
+	return 0;
+}
+
+static int tier_ref_cmp(const void *pa, const void *pb)
+{
+	const tier_ref *a = pa, *b = pb;
+	const gb_rater *r = a->r;
+	const bucket *x = &r->buckets[a->bucket], *y = &r->buckets[b->bucket];
+	int c = tier_group_cmp(r, x, y);
+	uint32_t vx, vy;
+
+	if (c)
+		return c;
+	vx = r->price_version[x->key.price];
+	vy = r->price_version[y->key.price];
+	if (vx != vy)
+		return vx < vy ? -1 : 1;
+	return x->key.price < y->key.price ? -1 : x->key.price > y->key.price;
+}
+
+static int is_tiered(const gb_rater *r, const bucket *b)
+{
+	return b->key.price >= 0 &&
+	       r->prices_by_id[b->key.price]->mode != GB_PRICE_FLAT;
+}
+
+/* Fill pos[i] for every tiered bucket i (others keep offset 0). */
+static int tier_positions(const gb_rater *r, tier_pos *pos)
+{
+	tier_ref *refs;
+	size_t n = 0, i, j;
+
+	refs = gb_calloc(r->nbuckets, sizeof *refs);
+	if (!refs)
+		return GB_ENOMEM;
+	for (i = 0; i < r->nbuckets; i++)
+		if (is_tiered(r, &r->buckets[i])) {
+			refs[n].r = r;
+			refs[n++].bucket = i;
+		}
+	if (n)
+		qsort(refs, n, sizeof *refs, tier_ref_cmp);
+	for (i = 0; i < n; i = j) {
+		gb_u128 run = 0;
+
+		for (j = i; j < n && tier_group_cmp(r, &r->buckets[refs[i].bucket],
+						     &r->buckets[refs[j].bucket]) == 0; j++) {
+			pos[refs[j].bucket].offset = run;
+			run += r->buckets[refs[j].bucket].quantity;
+		}
+		for (size_t k = i; k < j; k++)
+			pos[refs[k].bucket].total = run;
+	}
+	gb_free(refs);
+	return 0;
+}
+
+/*
+ * Quantity q at price, from position off in its group whose period total
+ * is total (all in tier units: GPU-hours or tokens).  Display quantities
+ * are q * unit_scale; unit prices are scaled by factor (batch discount).
+ * Graduated: each tier bills the part of [off, off + q) inside it.
+ * Volume: all of q at the first tier whose bound the total does not pass.
  */
 static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price,
-			const mpq_t q, const mpq_t unit_scale, const mpq_t factor)
+			const mpq_t q, const mpq_t off, const mpq_t total,
+			const mpq_t unit_scale, const mpq_t factor)
 {
-	mpq_t slice, prev;
-	size_t t;
+	mpq_t slice, lo, hi, end;
+	size_t t, n = price->mode == GB_PRICE_FLAT ? 1 : price->ntiers;
 	int rc = 0;
 
-	mpq_init(slice);
-	mpq_init(prev);
-	for (t = 0; t < (price->mode == GB_PRICE_FLAT ? 1 : price->ntiers); t++) {
+	mpq_inits(slice, lo, hi, end, NULL);
+	mpq_add(end, off, q);
+	for (t = 0; t < n && rc == 0; t++) {
 		const mpq_t *unit = price->mode == GB_PRICE_FLAT ?
 			(const mpq_t *)&price->flat : (const mpq_t *)&price->tiers[t].price;
 		proto *p;
@@ -309,19 +399,26 @@ static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price
 		if (price->mode == GB_PRICE_FLAT) {
 			mpq_set(slice, q);
 		} else if (price->mode == GB_PRICE_VOLUME) {
-			/* all of q at the first tier whose bound q does not pass */
-			if (price->tiers[t].bounded && mpq_cmp(q, price->tiers[t].up_to) > 0)
+			if (price->tiers[t].bounded &&
+			    mpq_cmp(total, price->tiers[t].up_to) > 0)
 				continue;
 			mpq_set(slice, q);
+			n = t + 1;  /* this tier prices all of it */
 		} else {
-			if (mpq_cmp(q, prev) <= 0)
-				break;
-			if (price->tiers[t].bounded && mpq_cmp(q, price->tiers[t].up_to) > 0)
-				mpq_sub(slice, price->tiers[t].up_to, prev);
+			/* the tier spans (lower bound, up_to] */
+			if (t == 0)
+				mpq_set_ui(lo, 0, 1);
 			else
-				mpq_sub(slice, q, prev);
-			if (price->tiers[t].bounded)
-				mpq_set(prev, price->tiers[t].up_to);
+				mpq_set(lo, price->tiers[t - 1].up_to);
+			if (mpq_cmp(lo, off) < 0)
+				mpq_set(lo, off);
+			if (price->tiers[t].bounded && mpq_cmp(price->tiers[t].up_to, end) < 0)
+				mpq_set(hi, price->tiers[t].up_to);
+			else
+				mpq_set(hi, end);
+			if (mpq_cmp(hi, lo) <= 0)
+				continue;
+			mpq_sub(slice, hi, lo);
 		}
 		p = proto_new(pl, tmpl->cust, tmpl->kind);
 		if (!p) {
@@ -344,19 +441,17 @@ static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price
 			mpz_mul_ui(mpq_numref(p->base), mpq_numref(p->base), 3600);
 			mpq_canonicalize(p->base);
 		}
-		if (price->mode == GB_PRICE_VOLUME)
-			break;
 	}
-	mpq_clear(slice);
-	mpq_clear(prev);
+	mpq_clears(slice, lo, hi, end, NULL);
 	return rc;
 }
 
-static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b)
+static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b,
+			 const tier_pos *pos)
 {
 	const cust_rec *c = &r->customers[b->key.customer];
 	const entry *e = &r->entries[b->key.entry];
-	mpq_t q, scale, factor;
+	mpq_t q, off, total, scale, factor;
 	proto tmpl;
 	int rc = 0;
 
@@ -369,14 +464,19 @@ static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b)
 	tmpl.region = e->type == ENTRY_GPU ? e->region : "";
 	tmpl.records = b->records;
 	tmpl.batch = b->key.aux != 0;
-	mpq_init(q);
-	mpq_init(scale);
-	mpq_init(factor);
+	mpq_inits(q, off, total, scale, factor, NULL);
 	mpq_set_u128(q, b->quantity);
+	mpq_set_u128(off, pos->offset);
+	mpq_set_u128(total, pos->total ? pos->total : b->quantity);
 	mpq_set_ui(factor, 1, 1);
 	if (e->type == ENTRY_GPU) {
-		mpz_mul_ui(mpq_denref(q), mpq_denref(q), 3600); /* GPU-hours */
+		/* tiers count GPU-hours */
+		mpz_mul_ui(mpq_denref(q), mpq_denref(q), 3600);
 		mpq_canonicalize(q);
+		mpz_mul_ui(mpq_denref(off), mpq_denref(off), 3600);
+		mpq_canonicalize(off);
+		mpz_mul_ui(mpq_denref(total), mpq_denref(total), 3600);
+		mpq_canonicalize(total);
 		mpq_set_ui(scale, 1, 1);
 	} else {
 		mpq_set_ui(scale, 1, 1000000);  /* prices are per 1M tokens */
@@ -401,11 +501,9 @@ static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b)
 		}
 	} else {
 		rc = price_protos(pl, &tmpl, r->prices_by_id[b->key.price], q,
-				  scale, factor);
+				  off, total, scale, factor);
 	}
-	mpq_clear(q);
-	mpq_clear(scale);
-	mpq_clear(factor);
+	mpq_clears(q, off, total, scale, factor, NULL);
 	return rc;
 }
 
@@ -803,6 +901,7 @@ static int build(gb_rater *r, gb_invoice_set *set)
 	proto_list pl = { NULL, 0, 0 };
 	line_list ll = { NULL, 0, 0 };
 	const cust_rec **order = NULL;
+	tier_pos *pos = NULL;
 	size_t i, n = 0, pi = 0, cap = 0, ncust, nmerged;
 	int rc = 0;
 
@@ -817,8 +916,13 @@ static int build(gb_rater *r, gb_invoice_set *set)
 		}
 	ncust = r->ncustomers;
 	rc = reservations(r, &pl, ncust);
+	/* after reservations: their leftovers are on-demand usage too */
+	if (rc == 0 && r->nbuckets) {
+		pos = gb_calloc(r->nbuckets, sizeof *pos);
+		rc = pos ? tier_positions(r, pos) : GB_ENOMEM;
+	}
 	for (i = 0; i < r->nbuckets && rc == 0; i++)
-		rc = bucket_protos(r, &pl, &r->buckets[i]);
+		rc = bucket_protos(r, &pl, &r->buckets[i], &pos[i]);
 	if (rc == 0 && pl.n) {
 		qsort(pl.v, pl.n, sizeof *pl.v, proto_qsort_cmp);
 	}
@@ -844,6 +948,7 @@ static int build(gb_rater *r, gb_invoice_set *set)
 	}
 	line_list_free(&ll);
 	gb_free(order);
+	gb_free(pos);
 	proto_list_free(&pl);
 	return rc;
 }

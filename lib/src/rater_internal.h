@@ -123,7 +123,8 @@ struct gb_rater {
 	price_ref *price_refs;
 	size_t nprice_refs, price_refs_cap;
 	const gb_price **prices_by_id;
-	size_t nprice_ids, prices_by_id_cap;
+	uint32_t *price_version;         /* version of each id's first use */
+	size_t nprice_ids, prices_by_id_cap, price_version_cap;
 
 	bucket *buckets;
 	size_t nbuckets, buckets_cap;

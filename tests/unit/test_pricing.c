@@ -457,6 +457,61 @@ START_TEST(reservations_need_whole_hour_periods)
 }
 END_TEST
 
+/* Tiers over the period across a version change (found by the oracle). */
+static void tier_case(const char *mode2, const char *p1, const char *p2,
+		      const char *want)
+{
+	char json[2048];
+	gb_prices *pr;
+	gb_rater *rt;
+	gb_invoice_set *st;
+	gb_rater_options o = GB_RATER_OPTIONS_INIT;
+	gb_error err;
+	int n = snprintf(json, sizeof json,
+		"{\"format\":\"gpubill-pricing/1\",\"name\":\"t\",\"currency\":\"USD\","
+		"\"versions\":[{\"effective_from\":\"2026-01-01T00:00:00Z\",\"gpu\":{\"rates\":["
+		"{\"sku\":\"H\",\"region\":\"*\",\"on_demand\":{\"mode\":\"%s\",\"tiers\":["
+		"{\"up_to\":\"1000\",\"price\":\"2.50\"},{\"up_to\":null,\"price\":\"2.10\"}]}}]}},"
+		"{\"effective_from\":\"2026-10-15T00:00:00Z\",\"gpu\":{\"rates\":["
+		"{\"sku\":\"H\",\"region\":\"*\",\"on_demand\":{\"mode\":\"%s\",\"tiers\":["
+		"{\"up_to\":\"1000\",\"price\":\"%s\"},{\"up_to\":null,\"price\":\"%s\"}]}}]}}]}",
+		mode2, mode2, p1, p2);
+
+	ck_assert_int_lt(n, (int)sizeof json);
+	ck_assert_int_eq(gb_prices_load(&pr, json, (size_t)n, "t.json", &err), 0);
+	o.period_from = OCT_FROM;
+	o.period_to = NOV_FROM;
+	ck_assert_int_eq(gb_rater_new(&rt, pr, &o, &err), 0);
+	{
+		gb_rater *saved = rater;
+
+		rater = rt;
+		/* Oct 11 21:00 - Oct 18 03:00, 10 GPUs: 750 GPU-h each side */
+		gpu("r1", "acme", "2026-10-11T21:00:00Z", "2026-10-18T03:00:00Z",
+		    "H", "eu-west", "10", "", "");
+		rater = saved;
+	}
+	ck_assert_int_eq(gb_rater_finish(rt, &st, &err), 0);
+	money_is(gb_invoice_set_get(st, 0)->total, want);
+	gb_invoice_set_free(st);
+	gb_rater_free(rt);
+	gb_prices_free(pr);
+}
+
+START_TEST(tiers_count_the_whole_period_across_versions)
+{
+	/* Same graduated tiers in both versions: the same as one version,
+	 * 1000 h x 2.50 + 500 h x 2.10 = 3550.00 */
+	tier_case("graduated", "2.50", "2.10", "3550.00");
+	/* v2 cheaper: v1's 750 h fill tier 1 first (750 x 2.50 = 1875.00);
+	 * v2's 750 h continue at 750: 250 h x 2.40 + 500 h x 2.00 = 1600.00 */
+	tier_case("graduated", "2.40", "2.00", "3475.00");
+	/* volume: the period's 1500 h reach tier 2 in both versions:
+	 * 750 x 2.10 + 750 x 2.10 = 3150.00 */
+	tier_case("volume", "2.50", "2.10", "3150.00");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pricing");
@@ -475,6 +530,7 @@ int main(void)
 	tcase_add_test(tc, spot_is_never_covered);
 	tcase_add_test(tc, rows_without_any_price_are_no_rate);
 	tcase_add_test(tc, reservations_need_whole_hour_periods);
+	tcase_add_test(tc, tiers_count_the_whole_period_across_versions);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
