@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char invoice_help[] =
@@ -144,6 +145,17 @@ static int feed_file(run *rn, const char *path)
 	if (fd < 0) {
 		cmd_error("%s: %s", path, strerror(errno));
 		return EXIT_INPUT;
+	}
+	{
+		struct stat st;
+
+		/* An input that cannot be read at all is bad input (3), not an
+		 * I/O failure part-way through (4). */
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			cmd_error("%s: %s", path, strerror(EISDIR));
+			close(fd);
+			return EXIT_INPUT;
+		}
 	}
 	if (gb_csv_reader_new(&reader, path, &err) != 0) {
 		cmd_lib_error(&err);

@@ -36,7 +36,8 @@ char *gb_strdup(const char *s);
  * Location fields are left as they are: set them with the helpers below.
  */
 int gb_error_set(gb_error *err, int code, const char *fmt, ...) GB_PRINTF(3, 4);
-int gb_error_vset(gb_error *err, int code, const char *fmt, va_list ap);
+int gb_error_vset(gb_error *err, int code, const char *fmt, va_list ap)
+	GB_PRINTF(3, 0);
 void gb_error_set_source(gb_error *err, const char *source);
 void gb_error_set_path(gb_error *err, const char *path);
 

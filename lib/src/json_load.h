@@ -46,7 +46,8 @@ const char *gb_json_show(char *buf, const char *s);
 const char *gb_json_type_name(const cJSON *j);
 
 /* Report a problem of kind code at the current path; they return code. */
-int gb_json_vfail(gb_json_ctx *c, int code, const char *fmt, va_list ap);
+int gb_json_vfail(gb_json_ctx *c, int code, const char *fmt, va_list ap)
+	GB_PRINTF(3, 0);
 int gb_json_fail(gb_json_ctx *c, int code, const char *fmt, ...)
 	GB_PRINTF(3, 4);
 int gb_json_schema(gb_json_ctx *c, const char *fmt, ...) GB_PRINTF(2, 3);

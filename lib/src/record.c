@@ -117,15 +117,19 @@ static int need_time(int64_t *dst, const gb_row *row, gb_column col,
 	return 1;
 }
 
-/* Decimal digits only, at most 19 of them, value <= max. */
+/* Decimal digits only (leading zeros allowed), value <= max <= 10^19. */
 static int parse_uint(uint64_t *dst, const gb_field *f, uint64_t max)
 {
 	uint64_t v = 0;
-	size_t i;
+	size_t i = 0;
 
-	if (f->len == 0 || f->len > 19)
+	if (f->len == 0)
 		return 0;
-	for (i = 0; i < f->len; i++) {
+	while (i + 1 < f->len && f->ptr[i] == '0')
+		i++;
+	if (f->len - i > 19)
+		return 0;
+	for (; i < f->len; i++) {
 		unsigned d = (unsigned char)f->ptr[i] - '0';
 
 		if (d > 9)
