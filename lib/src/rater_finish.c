@@ -844,6 +844,13 @@ static int invoice_add(gb_invoice_set *set, size_t *cap, const cust_rec *c,
 	inv = &set->invoices[set->ninvoices++];
 	memset(inv, 0, sizeof *inv);
 	mpz_init(inv->total);
+	if (ll->n && ll->n < ll->cap) {
+		/* the list grew by doubling from 64: keep only what is used */
+		gb_invoice_line *fit = gb_realloc(ll->v, ll->n * sizeof *ll->v);
+
+		if (fit)
+			ll->v = fit;
+	}
 	inv->lines = ll->v;
 	inv->nlines = ll->n;
 	ll->v = NULL;
@@ -964,6 +971,8 @@ int gb_rater_finish(gb_rater *r, gb_invoice_set **out, gb_error *err)
 		return gb_error_set(err, GB_EINVAL, "gb_rater_finish: rater already finished");
 	p = r->prices;
 	r->finished = 1;
+	/* No row comes after this: the id set is the run's largest table. */
+	gb_dedup_free(&r->dedup);
 	set = gb_invoice_set_new(p->currency, p->minor_units, p->name, r->from, r->to);
 	if (!set)
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
