@@ -230,58 +230,51 @@ static int repeat_error(gb_json_ctx *c, const char *key, size_t idx,
 	return GB_ESCHEMA;
 }
 
-static int unique_gpu_rates(gb_json_ctx *c, const gb_version *v)
-{
-	gb_json_keyed *k;
-	size_t i, dup, first = 0;
-	char s1[GB_JSON_SHOW_BUF], s2[GB_JSON_SHOW_BUF];
+/* The (name, region) of rate i of a version's gpu or token rates. */
+typedef void (*rate_key_fn)(const gb_version *v, size_t i, const char **name,
+			    const char **region);
 
-	if (v->ngpu_rates < 2)
-		return 0;
-	k = gb_malloc(v->ngpu_rates * sizeof *k);
-	if (!k)
-		return gb_json_nomem(c);
-	for (i = 0; i < v->ngpu_rates; i++) {
-		k[i].a = v->gpu_rates[i].sku;
-		k[i].b = v->gpu_rates[i].region;
-		k[i].t = 0;
-		k[i].idx = i;
-	}
-	dup = gb_json_first_repeat(k, v->ngpu_rates, &first);
-	gb_free(k);
-	if (dup == v->ngpu_rates)
-		return 0;
-	return repeat_error(c, "rates", dup,
-			    "duplicate rate for sku '%s' in region '%s' (first given at rates[%zu])",
-			    gb_json_show(s1, v->gpu_rates[dup].sku),
-			    gb_json_show(s2, v->gpu_rates[dup].region), first);
+static void gpu_rate_key(const gb_version *v, size_t i, const char **name,
+			 const char **region)
+{
+	*name = v->gpu_rates[i].sku;
+	*region = v->gpu_rates[i].region;
 }
 
-static int unique_token_rates(gb_json_ctx *c, const gb_version *v)
+static void token_rate_key(const gb_version *v, size_t i, const char **name,
+			   const char **region)
+{
+	*name = v->token_rates[i].model;
+	*region = v->token_rates[i].region;
+}
+
+/* (name, region) must be unique among n rates; what is "sku" or "model". */
+static int unique_rates(gb_json_ctx *c, const gb_version *v, size_t n,
+			rate_key_fn key_of, const char *what)
 {
 	gb_json_keyed *k;
 	size_t i, dup, first = 0;
+	const char *name, *region;
 	char s1[GB_JSON_SHOW_BUF], s2[GB_JSON_SHOW_BUF];
 
-	if (v->ntoken_rates < 2)
+	if (n < 2)
 		return 0;
-	k = gb_malloc(v->ntoken_rates * sizeof *k);
+	k = gb_malloc(n * sizeof *k);
 	if (!k)
 		return gb_json_nomem(c);
-	for (i = 0; i < v->ntoken_rates; i++) {
-		k[i].a = v->token_rates[i].model;
-		k[i].b = v->token_rates[i].region;
+	for (i = 0; i < n; i++) {
+		key_of(v, i, &k[i].a, &k[i].b);
 		k[i].t = 0;
 		k[i].idx = i;
 	}
-	dup = gb_json_first_repeat(k, v->ntoken_rates, &first);
+	dup = gb_json_first_repeat(k, n, &first);
 	gb_free(k);
-	if (dup == v->ntoken_rates)
+	if (dup == n)
 		return 0;
+	key_of(v, dup, &name, &region);
 	return repeat_error(c, "rates", dup,
-			    "duplicate rate for model '%s' in region '%s' (first given at rates[%zu])",
-			    gb_json_show(s1, v->token_rates[dup].model),
-			    gb_json_show(s2, v->token_rates[dup].region),
+			    "duplicate rate for %s '%s' in region '%s' (first given at rates[%zu])",
+			    what, gb_json_show(s1, name), gb_json_show(s2, region),
 			    first);
 }
 
@@ -504,7 +497,7 @@ static int read_gpu_rates(gb_json_ctx *c, const cJSON *arr, gb_version *v)
 		gb_json_path_pop(c, m);
 	}
 	gb_json_path_pop(c, mark);
-	return unique_gpu_rates(c, v);
+	return unique_rates(c, v, v->ngpu_rates, gpu_rate_key, "sku");
 }
 
 static int read_spot_points(gb_json_ctx *c, const cJSON *arr, gb_version *v)
@@ -626,7 +619,7 @@ static int read_token_rates(gb_json_ctx *c, const cJSON *arr, gb_version *v)
 		gb_json_path_pop(c, m);
 	}
 	gb_json_path_pop(c, mark);
-	return unique_token_rates(c, v);
+	return unique_rates(c, v, v->ntoken_rates, token_rate_key, "model");
 }
 
 /* "tokens": {...} at the current path. */
