@@ -51,6 +51,7 @@ int cmd_exit_for(int code)
 	switch (code) {
 	case GB_OK: return EXIT_CLEAN;
 	case GB_EIO: return EXIT_IO;
+	case GB_ENOMEM: return EXIT_IO; /* the run could not finish, as for I/O */
 	case GB_EINVAL: return EXIT_USAGE;
 	default: return EXIT_INPUT;
 	}
@@ -343,30 +344,34 @@ int cmd_output_write(const void *data, size_t len, void *payload)
 	return 0;
 }
 
-int cmd_output_commit(cmd_output *o)
+int cmd_output_finish(cmd_output *o)
 {
 	const char *name = o->path ? o->path : "standard output";
 	int bad = o->failed;
 
 	if (fflush(o->fp) != 0 || ferror(o->fp))
 		bad = 1;
-	if (!o->tmp && o->fp != stdout) {
+	if (o->tmp && fsync(fileno(o->fp)) != 0)
+		bad = 1;
+	if (o->fp != stdout) {
 		if (fclose(o->fp) != 0)
 			bad = 1;
 		o->fp = NULL;
-	}
-	if (o->tmp) {
-		if (fsync(fileno(o->fp)) != 0)
-			bad = 1;
-		if (fclose(o->fp) != 0)
-			bad = 1;
-		o->fp = NULL;
-		if (!bad && rename(o->tmp, o->path) != 0)
-			bad = 1;
 	}
 	if (bad) {
 		cmd_error("%s: write failed: %s", name,
 			  errno ? strerror(errno) : "unknown error");
+		cmd_output_abort(o);
+		return EXIT_IO;
+	}
+	return 0;
+}
+
+int cmd_output_publish(cmd_output *o)
+{
+	if (o->tmp && rename(o->tmp, o->path) != 0) {
+		cmd_error("%s: cannot rename the finished file into place: %s",
+			  o->path, strerror(errno));
 		cmd_output_abort(o);
 		return EXIT_IO;
 	}
@@ -376,6 +381,13 @@ int cmd_output_commit(cmd_output *o)
 	free(o->path);
 	o->tmp = o->path = NULL;
 	return 0;
+}
+
+int cmd_output_commit(cmd_output *o)
+{
+	int rc = cmd_output_finish(o);
+
+	return rc ? rc : cmd_output_publish(o);
 }
 
 void cmd_output_abort(cmd_output *o)

@@ -73,7 +73,15 @@ typedef struct cmd_output {
 
 int cmd_output_open(cmd_output *o, const char *path);
 int cmd_output_write(const void *data, size_t len, void *payload); /* gb_write_fn */
-int cmd_output_commit(cmd_output *o);   /* 0 or EXIT_IO (message printed) */
+/*
+ * Two steps, so several outputs appear together or not at all: finish
+ * (flush, fsync, close; on failure remove the temporary) every output,
+ * then publish (rename into place) each.  commit does both for one.
+ * Each returns 0 or EXIT_IO with a message printed.
+ */
+int cmd_output_finish(cmd_output *o);
+int cmd_output_publish(cmd_output *o);
+int cmd_output_commit(cmd_output *o);
 void cmd_output_abort(cmd_output *o);   /* removes the temporary file */
 
 /* Install SIGINT/SIGTERM handlers that remove open temporaries. */

@@ -51,6 +51,20 @@ typedef struct run {
 	int abort_code;       /* exit status when a callback stopped the run */
 } run;
 
+/* -?digits(.digits)?: left alone, as in the invoice CSV. */
+static int is_number(const char *s, size_t n)
+{
+	size_t i = s[0] == '-', d = 0;
+
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (d && i + 1 < n && s[i] == '.') {
+		for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+	}
+	return d > 0 && i == n;
+}
+
 /* A quoted CSV cell; a formula-like start gets a leading apostrophe
  * (OWASP CSV injection), as in the invoice CSV. */
 static void csv_field(FILE *fp, const char *s, size_t n)
@@ -58,7 +72,7 @@ static void csv_field(FILE *fp, const char *s, size_t n)
 	size_t i;
 
 	fputc('"', fp);
-	if (n && strchr("=+-@\t\r", s[0]) && s[0])
+	if (n && strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s, n))
 		fputc('\'', fp);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '"')
@@ -383,16 +397,18 @@ int cmd_invoice(int argc, char **argv)
 		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
 		goto done;
 	}
-	/* The invoice first: if it cannot be written, nothing is. */
-	status = cmd_output_commit(&out);
+	/* Both files are complete on disk before either is renamed into
+	 * place: a failed run replaces neither. */
+	status = cmd_output_finish(&out);
+	if (status == 0 && rn.have_rejects_file)
+		status = cmd_output_finish(&rn.rejects);
+	if (status == 0)
+		status = cmd_output_publish(&out);
+	if (status == 0 && rn.have_rejects_file)
+		status = cmd_output_publish(&rn.rejects);
 	if (status)
 		goto done;
-	if (rn.have_rejects_file) {
-		status = cmd_output_commit(&rn.rejects);
-		rn.have_rejects_file = 0;
-		if (status)
-			goto done;
-	}
+	rn.have_rejects_file = 0;
 	if (!quiet)
 		print_summary(set);
 	if (!rn.have_rejects_file && rn.shown > REJECTS_SHOWN)

@@ -594,6 +594,11 @@ int gb_rater_new(gb_rater **out, const gb_prices *prices,
 				  opts->shard_index > opts->shard_count))
 		return gb_error_set(err, GB_EINVAL, "shard %u of %u does not exist",
 				    opts->shard_index, opts->shard_count);
+	if (prices->nversions >= UINT16_MAX)
+		return gb_error_set(err, GB_EINVAL,
+				    "the pricing table has %zu versions; at most %u "
+				    "can be rated", prices->nversions,
+				    (unsigned)UINT16_MAX - 1);
 	if (has_reservations(opts->contracts) &&
 	    (opts->period_from % 3600 != 0 || opts->period_to % 3600 != 0))
 		return gb_error_set(err, GB_EINVAL,

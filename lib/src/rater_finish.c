@@ -30,6 +30,7 @@ typedef struct proto {
 	unsigned tier;
 	const gb_price *price;     /* tiered price object for labels, or NULL */
 	int batch;                 /* 1 batch, 0 not, -1 mixed after merging */
+	uint32_t order;            /* the price's place in the table */
 	mpq_t unit_price;
 	mpq_t quantity;            /* display units */
 	mpq_t base;                /* GPU-seconds or tokens */
@@ -306,17 +307,29 @@ typedef struct tier_ref {
 	size_t bucket;
 } tier_ref;
 
+/*
+ * The group whose period quantity a tier sees: GPU usage per (customer,
+ * kind, sku, region), as GPU lines are per region; token usage per
+ * (customer, kind, model, batch or not) across regions, as token lines are.
+ */
 static int tier_group_cmp(const gb_rater *r, const bucket *a, const bucket *b)
 {
+	const entry *ea = &r->entries[a->key.entry], *eb = &r->entries[b->key.entry];
+
 	if (a->key.customer != b->key.customer)
 		return a->key.customer < b->key.customer ? -1 : 1;
 	if (a->key.kind != b->key.kind)
 		return a->key.kind < b->key.kind ? -1 : 1;
-	if (a->key.entry != b->key.entry)
+	if (ea->type == ENTRY_TOKENS) {
+		int c = strcmp(ea->name, eb->name);
+
+		if (c)
+			return c;
+	} else if (a->key.entry != b->key.entry) {
 		return a->key.entry < b->key.entry ? -1 : 1;
+	}
 	if ((a->key.aux != 0) != (b->key.aux != 0))
 		return a->key.aux ? 1 : -1;
-	(void)r;
 	return 0;
 }
 
@@ -334,6 +347,10 @@ static int tier_ref_cmp(const void *pa, const void *pb)
 	vy = r->price_version[y->key.price];
 	if (vx != vy)
 		return vx < vy ? -1 : 1;
+	/* within a version: by region (tokens), then the table's order */
+	c = strcmp(r->entries[x->key.entry].region, r->entries[y->key.entry].region);
+	if (c)
+		return c;
 	return x->key.price < y->key.price ? -1 : x->key.price > y->key.price;
 }
 
@@ -429,6 +446,7 @@ static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price
 		p->region = tmpl->region;
 		p->batch = tmpl->batch;
 		p->records = tmpl->records;
+		p->order = tmpl->order;
 		if (price->mode != GB_PRICE_FLAT) {
 			p->tier = (unsigned)t + 1;
 			p->price = price;
@@ -464,6 +482,7 @@ static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b,
 	tmpl.region = e->type == ENTRY_GPU ? e->region : "";
 	tmpl.records = b->records;
 	tmpl.batch = b->key.aux != 0;
+	tmpl.order = b->key.price < 0 ? 0 : (uint32_t)b->key.price;
 	mpq_inits(q, off, total, scale, factor, NULL);
 	mpq_set_u128(q, b->quantity);
 	mpq_set_u128(off, pos->offset);
@@ -546,9 +565,19 @@ static int proto_key_cmp(const proto *a, const proto *b)
 	return strcmp(a->reference, b->reference);
 }
 
+/*
+ * Equal keys merge into one line (SPEC 6), even slices of two versions'
+ * tier tables; among them the table's own order comes first, so the
+ * merged line's label (taken from the first) never depends on the input.
+ */
 static int proto_qsort_cmp(const void *pa, const void *pb)
 {
-	return proto_key_cmp(pa, pb);
+	const proto *a = pa, *b = pb;
+	int c = proto_key_cmp(a, b);
+
+	if (c)
+		return c;
+	return a->order < b->order ? -1 : a->order > b->order;
 }
 
 /*
@@ -591,13 +620,22 @@ static char *dupf(const char *fmt, ...) GB_PRINTF(1, 2);
 
 static char *dupf(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
+	char *buf;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	return gb_strdup(buf);
+	if (n < 0)
+		return NULL;
+	buf = gb_malloc((size_t)n + 1);
+	if (!buf)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return buf;
 }
 
 static void percent_text(char *buf, size_t size, const mpq_t fraction)

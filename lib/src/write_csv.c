@@ -84,8 +84,10 @@ int gb_invoice_write_csv(const gb_invoice_set *s, gb_write_fn fn,
 			gb_line_unit_price_text(text, sizeof text, l, s->minor_units);
 			csv_cell(&b, text, 0);
 			n = gb_money_format(text, sizeof text, l->amount, s->minor_units);
-			if (n >= sizeof text)
+			if (n >= sizeof text) {
+				gb_buf_free(&b);
 				return gb_error_set(err, GB_ERANGE, "amount too large to print");
+			}
 			csv_cell(&b, text, 0);
 			csv_cell(&b, s->currency, 1);
 		}

@@ -117,7 +117,7 @@ static int write_invoice(gb_buf *b, const gb_invoice_set *s,
 	for (i = 0; i < inv->nlines; i++)
 		put_row(b, rows[i].cell, width);
 	gb_buf_puts(b, "  ");
-	pad(b, total_width - 2 - width[COLS - 1] - 10);
+	pad(b, total_width - 2 - width[COLS - 1] - 11);
 	gb_buf_printf(b, "Total %s  ", s->currency);
 	pad(b, width[COLS - 1] - utf8_width(total));
 	gb_buf_printf(b, "%s\n\n", total);

@@ -851,13 +851,16 @@ class Rater(object):
             add(cust, ('gpu_spot_interrupted', sku, region, Fraction(0), 0), 'gpu_spot_interrupted',
                 Fraction(0), secs, Fraction(0), sku=sku, region=region, tier=0)
         # Tokens: buckets (customer, model, region, version, batch) per SPEC;
-        # tiers see the (customer, model, region, batch, component) usage of
-        # the period in version order.
+        # tiers see the (customer, model, batch, component) usage of the
+        # period.
         def token_spec(k):
             v = t.version_at(k[3])
             return v.token_rate(k[1], k[2])[k[5]]
         tiered = dict((k, n) for k, n in self.tokens.items() if token_spec(k)[0] != 'flat')
-        tpos = tier_positions(tiered, lambda k: (k[0], k[1], k[2], k[4], k[5]), lambda k: k[3])
+        # Token lines have no region, so tiers see the model's usage across
+        # regions (in version order, then region order within a version).
+        tpos = tier_positions(tiered, lambda k: (k[0], k[1], k[4], k[5]),
+                              lambda k: (k[3], k[2].encode('utf-8')))
         for key, n in self.tokens.items():
             (cust, model, region, vstart, batch, comp) = key
             v = t.version_at(vstart)

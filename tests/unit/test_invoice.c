@@ -135,7 +135,7 @@ START_TEST(text_is_aligned)
 		"Customer: a,b \"q\"\n\n"
 		"  #  Description              Quantity  Unit      Unit price  Amount\n"
 		"  1  H100 on-demand, us-east       0.5  GPU-hour       450.5     226\n"
-		"                                                    Total JPY     226\n"));
+		"                                                   Total JPY     226\n"));
 	ck_assert_ptr_nonnull(strstr(s.data, "3 invoices, total 678 JPY\n"));
 	free(s.data);
 }

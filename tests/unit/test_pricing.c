@@ -498,6 +498,29 @@ static void tier_case(const char *mode2, const char *p1, const char *p2,
 	gb_prices_free(pr);
 }
 
+START_TEST(token_tiers_count_all_regions)
+{
+	/* m2 input, graduated at 1M tokens (2.00, then 1.00): 800k in eu and
+	 * 800k in us are one quantity of 1.6M, as token lines have no region:
+	 * 1M x 2.00 + 0.6M x 1.00 = 2.60 */
+	row_values[GB_COL_REGION] = "eu";
+	tokens("k1", "tk", "2026-10-03T00:00:00Z", "m2", "800000", "", "", "");
+	row_values[GB_COL_REGION] = "us";
+	tokens("k2", "tk", "2026-10-03T01:00:00Z", "m2", "800000", "", "", "");
+	finish();
+	{
+		const gb_invoice *inv = invoice_of("tk");
+
+		ck_assert_uint_eq(inv->nlines, 2);
+		line_is(inv, 0, GB_LINE_TOKENS_INPUT, "1.00", "0.60");
+		line_is(inv, 1, GB_LINE_TOKENS_INPUT, "2.00", "2.00");
+		ck_assert_uint_eq(inv->lines[1].tier, 1);
+		ck_assert_uint_eq(inv->lines[0].tier, 2);
+		money_is(inv->total, "2.60");
+	}
+}
+END_TEST
+
 START_TEST(tiers_count_the_whole_period_across_versions)
 {
 	/* Same graduated tiers in both versions: the same as one version,
@@ -531,6 +554,7 @@ int main(void)
 	tcase_add_test(tc, rows_without_any_price_are_no_rate);
 	tcase_add_test(tc, reservations_need_whole_hour_periods);
 	tcase_add_test(tc, tiers_count_the_whole_period_across_versions);
+	tcase_add_test(tc, token_tiers_count_all_regions);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
