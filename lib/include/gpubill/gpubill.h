@@ -5,6 +5,7 @@
 #define GPUBILL_GPUBILL_H
 
 #include "error.h"
+#include "alloc.h"
 #include "money.h"
 #include "timestamp.h"
 #include "prices.h"
