@@ -41,6 +41,10 @@ int gb_error_vset(gb_error *err, int code, const char *fmt, va_list ap)
 void gb_error_set_source(gb_error *err, const char *source);
 void gb_error_set_path(gb_error *err, const char *path);
 
+/* Test hook: 0 sends every byte through libcsv (the simple path). */
+struct gb_csv_reader;
+void gb_csv_reader_set_fast(struct gb_csv_reader *r, int on);
+
 /* 64-bit hash of bytes (seeded). */
 uint64_t gb_hash64(const void *data, size_t len, uint64_t seed);
 

@@ -7,11 +7,14 @@
  */
 #include <check.h>
 #include <gpubill/usage.h>
+#include "internal.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HDR "id,customer,type,start"
+
+static int use_fast = 1;	/* 0: every byte through libcsv */
 
 struct run {
 	char *log;		/* transcript of the callbacks */
@@ -101,6 +104,7 @@ static void run_chunked(struct run *t, const void *data, size_t len,
 
 	memset(&t->err, 0, sizeof t->err);
 	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", &t->err), 0);
+	gb_csv_reader_set_fast(r, use_fast);
 	log_str(t, "");
 	if (!chunk)
 		chunk = len ? len : 1;
@@ -717,6 +721,53 @@ START_TEST(many_rows)
 }
 END_TEST
 
+/*
+ * The quote-free fast path must split exactly as libcsv does: random files
+ * over an alphabet of the bytes that matter (commas, quotes, blanks, CR,
+ * LF, NUL), fed whole and in 5-byte pieces, on both paths.
+ */
+START_TEST(fast_path_matches_libcsv)
+{
+	static const char alphabet[] = "ab1 \t,,\"\r\n\n\0";
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	char data[300];
+	int i;
+
+	for (i = 0; i < 4000; i++) {
+		struct run fast, slow;
+		size_t n, k, chunk = i % 2 ? 5 : 0;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(data, HDR "\n", sizeof HDR);
+		n = sizeof HDR + (size_t)(x % 200);
+		for (k = sizeof HDR; k < n; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			data[k] = alphabet[x % (sizeof alphabet - 1)];
+		}
+		memset(&fast, 0, sizeof fast);
+		memset(&slow, 0, sizeof slow);
+		use_fast = 1;
+		run_chunked(&fast, data, n, chunk);
+		use_fast = 0;
+		run_chunked(&slow, data, n, chunk);
+		use_fast = 1;
+		ck_assert_msg(strcmp(fast.log, slow.log) == 0,
+			      "input %d: fast\n%s\nlibcsv\n%s", i, fast.log, slow.log);
+		ck_assert_int_eq(fast.feed_rc, slow.feed_rc);
+		ck_assert_int_eq(fast.finish_rc, slow.finish_rc);
+		ck_assert_str_eq(fast.err.message, slow.err.message);
+		ck_assert_uint_eq(fast.err.line, slow.err.line);
+		ck_assert_uint_eq(fast.rows, slow.rows);
+		run_done(&fast);
+		run_done(&slow);
+	}
+}
+END_TEST
+
 static Suite *usage_suite(void)
 {
 	Suite *s = suite_create("usage");
@@ -755,6 +806,7 @@ static Suite *usage_suite(void)
 	tcase_add_test(tc, abort_in_finish);
 	tcase_add_test(tc, chunking_identical);
 	tcase_add_test(tc, many_rows);
+	tcase_add_test(tc, fast_path_matches_libcsv);
 	suite_add_tcase(s, tc);
 	return s;
 }
