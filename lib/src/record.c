@@ -32,9 +32,26 @@ static int text_ok(const unsigned char *p, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned c = p[i];
+		unsigned c;
 		uint32_t cp;
 		size_t k, need;
+
+		/* eight printable ASCII bytes at a time: no byte >= 0x7f,
+		 * none below 0x20 */
+		while (n - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ull) ||
+			    ((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull) ||
+			    (((w ^ 0x7f7f7f7f7f7f7f7full) - 0x0101010101010101ull) &
+			     ~(w ^ 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = p[i];
 
 		if (c < 0x80) {
 			if (c < 0x20 || c == 0x7f)
@@ -285,12 +302,33 @@ int gb_record_parse(gb_record *rec, const gb_row *row, gb_outcome *out)
 
 uint32_t gb_row_content_hash(const gb_row *row)
 {
+	unsigned char buf[1024];
 	uint64_t h = 0x6770756269696c6cull;
+	size_t n = 0;
 	int c;
 
-	/* Chained: each field's hash seeds the next.  gb_hash64 mixes in the
-	 * length, so ("ab","c") and ("a","bc") differ. */
-	for (c = 0; c < GB_COL__COUNT; c++)
-		h = gb_hash64(row->f[c].ptr ? row->f[c].ptr : "", row->f[c].len, h);
+	/*
+	 * One hash over the known fields, each preceded by its length so
+	 * ("ab","c") and ("a","bc") differ; a row too long for the buffer
+	 * chains per field instead (gb_hash64 mixes in each length).
+	 */
+	for (c = 0; c < GB_COL__COUNT; c++) {
+		const gb_field *f = &row->f[c];
+
+		if (n + 2 + f->len > sizeof buf)
+			break;
+		buf[n++] = (unsigned char)(f->len & 0xff);
+		buf[n++] = (unsigned char)(f->len >> 8);
+		if (f->len)
+			memcpy(buf + n, f->ptr, f->len);
+		n += f->len;
+	}
+	if (c == GB_COL__COUNT) {
+		h = gb_hash64(buf, n, h);
+	} else {
+		for (c = 0; c < GB_COL__COUNT; c++)
+			h = gb_hash64(row->f[c].ptr ? row->f[c].ptr : "",
+				      row->f[c].len, h);
+	}
 	return (uint32_t)(h ^ (h >> 32));
 }

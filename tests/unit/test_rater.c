@@ -379,6 +379,13 @@ START_TEST(reject_reasons)
 	expect_reject(long_id, "c1", S, E, "H100", "us", "1", "", GB_REASON_FIELD_TOO_LONG);
 	expect_reject("x1", "c1\x01", S, E, "H100", "us", "1", "", GB_REASON_BAD_TEXT);
 	expect_reject("x2", "c\xc3", S, E, "H100", "us", "1", "", GB_REASON_BAD_TEXT);
+	/* past the first eight bytes (checked a word at a time there) */
+	expect_reject("x3", "abcdefghij\x7fklmnop", S, E, "H100", "us", "1", "",
+		      GB_REASON_BAD_TEXT);
+	expect_reject("x4", "abcdefghijklm\x1fnop", S, E, "H100", "us", "1", "",
+		      GB_REASON_BAD_TEXT);
+	expect_reject("x5", "abcdefgh\x80ijklmnop", S, E, "H100", "us", "1", "",
+		      GB_REASON_BAD_TEXT);
 	expect_reject("r1", "c1", S, E, "A100", "us", "1", "", GB_REASON_NO_RATE);
 	/* T4 has no rate in v2: a run across Oct 15 is rejected whole */
 	expect_reject("r2", "c1", "2026-10-14T23:00:00Z", "2026-10-15T01:00:00Z",
@@ -388,8 +395,8 @@ START_TEST(reject_reasons)
 	finish();
 	ck_assert_uint_eq(gb_invoice_set_count(set), 0);
 	c = *gb_invoice_set_counts(set);
-	ck_assert_uint_eq(c.rejected, 20);
-	ck_assert_uint_eq(c.read, 20);
+	ck_assert_uint_eq(c.rejected, 23);
+	ck_assert_uint_eq(c.read, 23);
 	stop();
 }
 END_TEST
@@ -437,19 +444,22 @@ END_TEST
 
 START_TEST(customer_filter_skips_others)
 {
-	static const char *const only[] = { "c2" };
+	static const char *const only[] = { "c2", "abcdefghijklmnop\xc3\xa9 ~" };
 	const char *S = "2026-10-01T00:00:00Z", *E = "2026-10-01T01:00:00Z";
 
-	start_with("half_even", OCT_FROM, NOV_FROM, only, 1, 0, 0);
+	start_with("half_even", OCT_FROM, NOV_FROM, only, 2, 0, 0);
 	ck_assert_int_eq(gpu("a", "c1", S, E, "H100", "us", "1"), GB_STATE_SKIPPED);
 	ck_assert_int_eq(gpu("b", "c2", S, E, "H100", "us", "1"), GB_STATE_BILLED);
+	/* long text with UTF-8 past the first eight bytes is valid */
+	ck_assert_int_eq(gpu("d", "abcdefghijklmnop\xc3\xa9 ~", S, E, "H100", "us", "1"),
+			 GB_STATE_BILLED);
 	/* another customer's bad row is theirs to see, not ours */
 	ck_assert_int_eq(gpu("c", "c1", S, E, "H100", "us", "0"), GB_STATE_SKIPPED);
 	finish();
-	ck_assert_uint_eq(gb_invoice_set_count(set), 1);
-	ck_assert_str_eq(invoice(0)->customer, "c2");
+	ck_assert_uint_eq(gb_invoice_set_count(set), 2);
+	ck_assert_str_eq(invoice(1)->customer, "c2");
 	ck_assert_uint_eq(gb_invoice_set_counts(set)->skipped, 2);
-	ck_assert_uint_eq(gb_invoice_set_counts(set)->read, 3);
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->read, 4);
 	stop();
 }
 END_TEST
