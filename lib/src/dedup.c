@@ -49,15 +49,25 @@ static int grow(gb_dedup *d)
 	return 0;
 }
 
-gb_dedup_result gb_dedup_check(gb_dedup *d, const char *id, size_t len,
+void gb_dedup_hash(const char *id, size_t len, uint64_t *hi, uint32_t *lo)
+{
+	*hi = gb_hash64(id, len, 0x9e3779b97f4a7c15ull);
+	*lo = (uint32_t)gb_hash64(id, len, 0xc2b2ae3d27d4eb4full);
+	if (*hi == 0 && *lo == 0)
+		*lo = 1; /* keep the empty-slot marker free */
+}
+
+void gb_dedup_prefetch(const gb_dedup *d, uint64_t hi)
+{
+	if (d->slots)
+		__builtin_prefetch(&d->slots[(size_t)hi & d->mask]);
+}
+
+gb_dedup_result gb_dedup_check(gb_dedup *d, uint64_t hi, uint32_t lo,
 			       uint32_t content)
 {
-	uint64_t hi = gb_hash64(id, len, 0x9e3779b97f4a7c15ull);
-	uint32_t lo = (uint32_t)gb_hash64(id, len, 0xc2b2ae3d27d4eb4full);
 	size_t j;
 
-	if (hi == 0 && lo == 0)
-		lo = 1; /* keep the empty-slot marker free */
 	/* Grow at 80% load: (count + 1) * 5 > capacity * 4. */
 	if (!d->slots || (d->count + 1) * 5 > (d->mask + 1) * 4) {
 		if (grow(d) != 0)

@@ -36,8 +36,14 @@ typedef enum gb_dedup_result {
 void gb_dedup_init(gb_dedup *d);
 void gb_dedup_free(gb_dedup *d);
 
-/* Look id up; when new, remember it with content. */
-gb_dedup_result gb_dedup_check(gb_dedup *d, const char *id, size_t len,
+/* The two fingerprints of an id. */
+void gb_dedup_hash(const char *id, size_t len, uint64_t *hi, uint32_t *lo);
+
+/* Ask for the id's slot early, so its cache miss overlaps other work. */
+void gb_dedup_prefetch(const gb_dedup *d, uint64_t hi);
+
+/* Look the id (by its fingerprints) up; when new, remember it. */
+gb_dedup_result gb_dedup_check(gb_dedup *d, uint64_t hi, uint32_t lo,
 			       uint32_t content);
 
 #endif

@@ -101,6 +101,7 @@ struct gb_csv_reader {
 	 * only at a row start may a line bypass it. */
 	int csv_mid_row;
 	int fast;		/* use the quote-free fast path (default) */
+	int direct;		/* this row's fields point into the input */
 
 	uint64_t rows;
 	int finished;
@@ -234,6 +235,12 @@ static void end_header(gb_csv_reader *r)
  */
 static void store_field(gb_csv_reader *r, int col, const char *s, size_t len)
 {
+	if (r->direct) {
+		/* the whole line is in the caller's buffer: no copy */
+		r->row.f[col].ptr = s;
+		r->row.f[col].len = len;
+		return;
+	}
 	if (r->cap - r->used < len &&
 	    grow((void **)&r->buf, &r->cap, r->used + len, 1)) {
 		fail(r, GB_ENOMEM, r->row_line, "out of memory");
@@ -252,7 +259,10 @@ static void call_back(gb_csv_reader *r)
 	int c;
 
 	for (c = 0; c < GB_COL__COUNT; c++)
-		row->f[c].ptr = row->f[c].len ? r->buf + r->off[c] : NULL;
+		if (!row->f[c].len)
+			row->f[c].ptr = NULL;
+		else if (!r->direct)
+			row->f[c].ptr = r->buf + r->off[c];
 	row->line = r->row_line;
 	row->nfields = r->nfields;
 	row->flags = r->nfields != row->nheader ? GB_ROW_FIELD_COUNT : 0;
@@ -358,6 +368,7 @@ static void fast_line(gb_csv_reader *r, const unsigned char *p, size_t n,
 	const unsigned char *end = p + n, *f = p, *q = p;
 
 	r->line_after = r->line + (line_break ? 1 : 0);
+	r->direct = 1;
 	while (q < end && is_blank(*q))
 		q++;
 	while (q < end && !r->status) {
@@ -375,6 +386,7 @@ static void fast_line(gb_csv_reader *r, const unsigned char *p, size_t n,
 	}
 	if (!r->status)
 		on_row(line_break, r);
+	r->direct = 0;
 	r->line = r->line_after;
 }
 
