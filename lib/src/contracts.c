@@ -296,36 +296,29 @@ static int read_reservation(struct ctx *c, const cJSON *obj,
 	return rc;
 }
 
+static void reservation_init(void *elem)
+{
+	mpq_init(((gb_reservation *)elem)->rate);
+}
+
+static int reservation_elem(gb_json_ctx *j, void *c, const cJSON *e,
+			    void *elem, size_t i)
+{
+	(void)j;
+	(void)i;
+	return read_reservation(c, e, elem);
+}
+
 static int read_reservations(struct ctx *c, const cJSON *arr, gb_contract *k)
 {
-	size_t n, i, mark = gb_json_path_key(&c->j, "reservations");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(&c->j, "reservations");
+	int rc = gb_json_read_array(&c->j, arr, 0, sizeof *k->reservations,
+				    (void **)&k->reservations, &k->nreservations,
+				    reservation_init, reservation_elem, c);
 
-	rc = gb_json_array_len(&c->j, arr, 0, &n);
-	if (rc)
-		return rc;
-	if (n == 0) {
+	if (!rc)
 		gb_json_path_pop(&c->j, mark);
-		return 0;
-	}
-	k->reservations = gb_calloc(n, sizeof *k->reservations);
-	if (!k->reservations)
-		return gb_json_nomem(&c->j);
-	for (i = 0; i < n; i++)
-		mpq_init(k->reservations[i].rate);
-	k->nreservations = n;
-	i = 0;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(&c->j, i);
-
-		rc = read_reservation(c, e, &k->reservations[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(&c->j, m);
-	}
-	gb_json_path_pop(&c->j, mark);
-	return 0;
+	return rc;
 }
 
 /* --- contracts: credits -------------------------------------------------- */
@@ -390,34 +383,28 @@ static int unique_credits(struct ctx *c, const gb_contract *k)
 			      gb_json_show(shown, k->credits[dup].id), first);
 }
 
+static void credit_init(void *elem)
+{
+	mpq_init(((gb_credit *)elem)->amount);
+}
+
+static int credit_elem(gb_json_ctx *j, void *c, const cJSON *e, void *elem,
+		       size_t i)
+{
+	(void)j;
+	(void)i;
+	return read_credit(c, e, elem);
+}
+
 static int read_credits(struct ctx *c, const cJSON *arr, gb_contract *k)
 {
-	size_t n, i, mark = gb_json_path_key(&c->j, "credits");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(&c->j, "credits");
+	int rc = gb_json_read_array(&c->j, arr, 0, sizeof *k->credits,
+				    (void **)&k->credits, &k->ncredits,
+				    credit_init, credit_elem, c);
 
-	rc = gb_json_array_len(&c->j, arr, 0, &n);
 	if (rc)
 		return rc;
-	if (n == 0) {
-		gb_json_path_pop(&c->j, mark);
-		return 0;
-	}
-	k->credits = gb_calloc(n, sizeof *k->credits);
-	if (!k->credits)
-		return gb_json_nomem(&c->j);
-	for (i = 0; i < n; i++)
-		mpq_init(k->credits[i].amount);
-	k->ncredits = n;
-	i = 0;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(&c->j, i);
-
-		rc = read_credit(c, e, &k->credits[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(&c->j, m);
-	}
 	rc = unique_credits(c, k);
 	if (!rc)
 		gb_json_path_pop(&c->j, mark);
@@ -609,37 +596,33 @@ static int sort_contracts(struct ctx *c, gb_contracts *cs)
 	return 0;
 }
 
+static void contract_init(void *elem)
+{
+	gb_contract *k = elem;
+	size_t j;
+
+	for (j = 0; j < GB_DISCOUNT__COUNT; j++)
+		mpq_init(k->discount[j]);
+	mpq_init(k->minimum_spend);
+}
+
+static int contract_elem(gb_json_ctx *j, void *c, const cJSON *e, void *elem,
+			 size_t i)
+{
+	(void)j;
+	(void)i;
+	return read_customer(c, e, elem);
+}
+
 static int read_customers(struct ctx *c, const cJSON *arr, gb_contracts *cs)
 {
-	size_t n, i, j, mark = gb_json_path_key(&c->j, "customers");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(&c->j, "customers");
+	int rc = gb_json_read_array(&c->j, arr, 0, sizeof *cs->contracts,
+				    (void **)&cs->contracts, &cs->ncontracts,
+				    contract_init, contract_elem, c);
 
-	rc = gb_json_array_len(&c->j, arr, 0, &n);
 	if (rc)
 		return rc;
-	if (n == 0) {
-		gb_json_path_pop(&c->j, mark);
-		return 0;
-	}
-	cs->contracts = gb_calloc(n, sizeof *cs->contracts);
-	if (!cs->contracts)
-		return gb_json_nomem(&c->j);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < GB_DISCOUNT__COUNT; j++)
-			mpq_init(cs->contracts[i].discount[j]);
-		mpq_init(cs->contracts[i].minimum_spend);
-	}
-	cs->ncontracts = n;
-	i = 0;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(&c->j, i);
-
-		rc = read_customer(c, e, &cs->contracts[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(&c->j, m);
-	}
 	gb_json_path_pop(&c->j, mark);
 	return sort_contracts(c, cs);
 }

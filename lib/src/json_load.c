@@ -729,3 +729,34 @@ size_t gb_json_first_repeat(gb_json_keyed *k, size_t n, size_t *first)
 	}
 	return best;
 }
+
+int gb_json_read_array(gb_json_ctx *c, const cJSON *arr, int nonempty,
+		       size_t size, void **out, size_t *count,
+		       gb_json_init_fn init, gb_json_elem_fn fn, void *arg)
+{
+	const cJSON *e;
+	size_t n, i;
+	char *a;
+	int rc = gb_json_array_len(c, arr, nonempty, &n);
+
+	if (rc)
+		return rc;
+	a = gb_calloc(n, size);
+	if (!a)
+		return gb_json_nomem(c);
+	for (i = 0; init && i < n; i++)
+		init(a + i * size);
+	*out = a;
+	*count = n;
+	i = 0;
+	cJSON_ArrayForEach(e, arr) {
+		size_t m = gb_json_path_index(c, i);
+
+		rc = fn(c, arg, e, a + i * size, i);
+		if (rc)
+			return rc;
+		gb_json_path_pop(c, m);
+		i++;
+	}
+	return 0;
+}

@@ -95,6 +95,22 @@ int gb_json_require(gb_json_ctx *c, const cJSON *val, const char *key);
 int gb_json_array_len(gb_json_ctx *c, const cJSON *arr, int nonempty,
 		      size_t *n);
 
+/* Element hooks of gb_json_read_array. */
+typedef void (*gb_json_init_fn)(void *elem);
+typedef int (*gb_json_elem_fn)(gb_json_ctx *c, void *arg, const cJSON *e,
+			       void *elem, size_t i);
+
+/*
+ * Read array arr (at the current path) into a new array of its elements,
+ * each size bytes (at least one element when nonempty).  Every element is
+ * set up by init (may be NULL) and *out and *count are set before any is
+ * read, so the caller's free function handles a half-read array; then fn
+ * reads element i with "[i]" on the path.  Returns 0 or fn's error.
+ */
+int gb_json_read_array(gb_json_ctx *c, const cJSON *arr, int nonempty,
+		       size_t size, void **out, size_t *count,
+		       gb_json_init_fn init, gb_json_elem_fn fn, void *arg);
+
 /* --- scalar members ------------------------------------------------------ */
 
 /*

@@ -88,6 +88,14 @@ static int read_up_to(gb_json_ctx *c, const cJSON *val, gb_price *p, size_t i)
 	return 0;
 }
 
+static void tier_init(void *elem)
+{
+	gb_tier *t = elem;
+
+	mpq_init(t->up_to);
+	mpq_init(t->price);
+}
+
 static int read_tier(gb_json_ctx *c, const cJSON *obj, gb_price *p, size_t i)
 {
 	static const char *const keys[] = { "up_to", "price" };
@@ -135,11 +143,18 @@ static int read_tier_mode(gb_json_ctx *c, const cJSON *val, gb_price *out)
 }
 
 /* {"mode": ..., "tiers": [...]} at the current path. */
+static int tier_elem(gb_json_ctx *c, void *price, const cJSON *e, void *elem,
+		     size_t i)
+{
+	(void)elem; /* read_tier fills price->tiers[i] */
+	return read_tier(c, e, price, i);
+}
+
 static int read_tiered(gb_json_ctx *c, const cJSON *obj, gb_price *out)
 {
 	static const char *const keys[] = { "mode", "tiers" };
-	const cJSON *v[2], *e;
-	size_t n, i = 0, mark;
+	const cJSON *v[2];
+	size_t mark;
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, v, 2);
@@ -152,28 +167,12 @@ static int read_tiered(gb_json_ctx *c, const cJSON *obj, gb_price *out)
 	if (rc)
 		return rc;
 	mark = gb_json_path_key(c, "tiers");
-	rc = gb_json_array_len(c, v[1], 1, &n);
-	if (rc)
-		return rc;
-	out->tiers = gb_calloc(n, sizeof *out->tiers);
-	if (!out->tiers)
-		return gb_json_nomem(c);
-	for (i = 0; i < n; i++) {
-		mpq_init(out->tiers[i].up_to);
-		mpq_init(out->tiers[i].price);
-	}
-	out->ntiers = n;
-	i = 0;
-	cJSON_ArrayForEach(e, v[1]) {
-		size_t m = gb_json_path_index(c, i);
-
-		rc = read_tier(c, e, out, i++);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, m);
-	}
-	gb_json_path_pop(c, mark);
-	return 0;
+	rc = gb_json_read_array(c, v[1], 1, sizeof *out->tiers,
+				(void **)&out->tiers, &out->ntiers, tier_init,
+				tier_elem, out);
+	if (!rc)
+		gb_json_path_pop(c, mark);
+	return rc;
 }
 
 /* A price at the current path: a decimal string or a tier object. */
@@ -475,55 +474,49 @@ static int read_spot_point(gb_json_ctx *c, const cJSON *obj, gb_spot_point *sp)
 	return rc;
 }
 
+static int gpu_rate_elem(gb_json_ctx *c, void *arg, const cJSON *e, void *elem,
+			 size_t i)
+{
+	(void)arg;
+	(void)i;
+	return read_gpu_rate(c, e, elem);
+}
+
 static int read_gpu_rates(gb_json_ctx *c, const cJSON *arr, gb_version *v)
 {
-	size_t n, i = 0, mark = gb_json_path_key(c, "rates");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(c, "rates");
+	int rc = gb_json_read_array(c, arr, 0, sizeof *v->gpu_rates,
+				    (void **)&v->gpu_rates, &v->ngpu_rates,
+				    NULL, gpu_rate_elem, NULL);
 
-	rc = gb_json_array_len(c, arr, 0, &n);
 	if (rc)
 		return rc;
-	v->gpu_rates = gb_calloc(n, sizeof *v->gpu_rates);
-	if (!v->gpu_rates)
-		return gb_json_nomem(c);
-	v->ngpu_rates = n;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(c, i);
-
-		rc = read_gpu_rate(c, e, &v->gpu_rates[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, m);
-	}
 	gb_json_path_pop(c, mark);
 	return unique_rates(c, v, v->ngpu_rates, gpu_rate_key, "sku");
 }
 
+static void spot_point_init(void *elem)
+{
+	price_init(&((gb_spot_point *)elem)->price);
+}
+
+static int spot_point_elem(gb_json_ctx *c, void *arg, const cJSON *e,
+			   void *elem, size_t i)
+{
+	(void)arg;
+	(void)i;
+	return read_spot_point(c, e, elem);
+}
+
 static int read_spot_points(gb_json_ctx *c, const cJSON *arr, gb_version *v)
 {
-	size_t n, i = 0, mark = gb_json_path_key(c, "spot_prices");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(c, "spot_prices");
+	int rc = gb_json_read_array(c, arr, 0, sizeof *v->spot_points,
+				    (void **)&v->spot_points, &v->nspot_points,
+				    spot_point_init, spot_point_elem, NULL);
 
-	rc = gb_json_array_len(c, arr, 0, &n);
 	if (rc)
 		return rc;
-	v->spot_points = gb_calloc(n, sizeof *v->spot_points);
-	if (!v->spot_points)
-		return gb_json_nomem(c);
-	for (i = 0; i < n; i++)
-		price_init(&v->spot_points[i].price);
-	v->nspot_points = n;
-	i = 0;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(c, i);
-
-		rc = read_spot_point(c, e, &v->spot_points[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, m);
-	}
 	gb_json_path_pop(c, mark);
 	return sort_spot_points(c, v);
 }
@@ -597,27 +590,23 @@ static int read_token_rate(gb_json_ctx *c, const cJSON *obj, gb_token_rate *r)
 	return rc;
 }
 
+static int token_rate_elem(gb_json_ctx *c, void *arg, const cJSON *e,
+			   void *elem, size_t i)
+{
+	(void)arg;
+	(void)i;
+	return read_token_rate(c, e, elem);
+}
+
 static int read_token_rates(gb_json_ctx *c, const cJSON *arr, gb_version *v)
 {
-	size_t n, i = 0, mark = gb_json_path_key(c, "rates");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(c, "rates");
+	int rc = gb_json_read_array(c, arr, 0, sizeof *v->token_rates,
+				    (void **)&v->token_rates, &v->ntoken_rates,
+				    NULL, token_rate_elem, NULL);
 
-	rc = gb_json_array_len(c, arr, 0, &n);
 	if (rc)
 		return rc;
-	v->token_rates = gb_calloc(n, sizeof *v->token_rates);
-	if (!v->token_rates)
-		return gb_json_nomem(c);
-	v->ntoken_rates = n;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(c, i);
-
-		rc = read_token_rate(c, e, &v->token_rates[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, m);
-	}
 	gb_json_path_pop(c, mark);
 	return unique_rates(c, v, v->ntoken_rates, token_rate_key, "model");
 }
@@ -755,32 +744,31 @@ static int sort_versions(gb_json_ctx *c, gb_prices *p)
 	return 0;
 }
 
+static void version_init(void *elem)
+{
+	gb_version *v = elem;
+
+	mpq_init(v->batch_discount);
+	v->increment_seconds = 1;
+}
+
+static int version_elem(gb_json_ctx *c, void *arg, const cJSON *e, void *elem,
+			size_t i)
+{
+	(void)arg;
+	(void)i;
+	return read_version(c, e, elem);
+}
+
 static int read_versions(gb_json_ctx *c, const cJSON *arr, gb_prices *p)
 {
-	size_t n, i, mark = gb_json_path_key(c, "versions");
-	const cJSON *e;
-	int rc;
+	size_t mark = gb_json_path_key(c, "versions");
+	int rc = gb_json_read_array(c, arr, 1, sizeof *p->versions,
+				    (void **)&p->versions, &p->nversions,
+				    version_init, version_elem, NULL);
 
-	rc = gb_json_array_len(c, arr, 1, &n);
 	if (rc)
 		return rc;
-	p->versions = gb_calloc(n, sizeof *p->versions);
-	if (!p->versions)
-		return gb_json_nomem(c);
-	for (i = 0; i < n; i++) {
-		mpq_init(p->versions[i].batch_discount);
-		p->versions[i].increment_seconds = 1;
-	}
-	p->nversions = n;
-	i = 0;
-	cJSON_ArrayForEach(e, arr) {
-		size_t m = gb_json_path_index(c, i);
-
-		rc = read_version(c, e, &p->versions[i++]);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, m);
-	}
 	gb_json_path_pop(c, mark);
 	return sort_versions(c, p);
 }
