@@ -209,34 +209,6 @@ def scale_price(spec, factor):
     return (spec[0], tuple((u, p * factor) for u, p in spec[1]))
 
 
-def price_slices(spec, qty):
-    """Apply a price to a quantity (in the price's unit: GPU-hours or tokens).
-    Returns [(tier (0 = flat), unit_price, slice_qty)] with slice_qty > 0."""
-    if qty <= 0:
-        return []
-    kind, body = spec
-    if kind == 'flat':
-        return [(0, body, qty)]
-    if kind == 'graduated':
-        out = []
-        lower = Fraction(0)
-        for i, (up, p) in enumerate(body):
-            upper = qty if up is None else min(qty, up)
-            if upper > lower:
-                out.append((i + 1, p, upper - lower))
-            if up is None or qty <= up:
-                break
-            lower = up
-        return out
-    if kind == 'volume':
-        # CHOICE (gpubill.1): the first tier whose up_to is at least the
-        # quantity (up_to is inclusive).
-        for i, (up, p) in enumerate(body):
-            if up is None or qty <= up:
-                return [(i + 1, p, qty)]
-    raise ValueError('bad tier mode %r' % kind)
-
-
 def price_slices_at(spec, qty, off, total):
     """Tiers over the customer's quantity in the period (gpubill.1, RATING
     RULES, tiers): this bucket holds [off, off + qty) of its group's usage
@@ -260,6 +232,8 @@ def price_slices_at(spec, qty, off, total):
             lower = up
         return out
     if kind == 'volume':
+        # CHOICE (gpubill.1): the first tier whose up_to is at least the
+        # period total (up_to is inclusive) prices all of it.
         for i, (up, p) in enumerate(body):
             if up is None or total <= up:
                 return [(i + 1, p, qty)]
