@@ -27,6 +27,11 @@ extern const char *gb_prog;
 
 /* The subcommands, one source file each. */
 int cmd_invoice(int argc, char **argv);
+int cmd_margin(int argc, char **argv);
+int cmd_quote(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* "gpubill: message" on stderr. */
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -8,6 +8,11 @@
 
 static const command commands[] = {
 	{ "invoice", cmd_invoice, "rate usage logs and write invoices" },
+	{ "margin", cmd_margin, "revenue, cost and margin of the invoices" },
+	{ "quote", cmd_quote, "what a workload costs under one or more tables" },
+	{ "explain", cmd_explain, "how one record was priced" },
+	{ "validate", cmd_validate, "check pricing tables, contracts and costs" },
+	{ "diff", cmd_diff, "what a new pricing table changes on real usage" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -13,6 +13,12 @@
 #include "usage.h"
 #include "invoice.h"
 #include "rater.h"
+#include "costs.h"
+#include "margin.h"
+#include "quote.h"
+#include "validate.h"
+#include "diff.h"
+#include "explain.h"
 
 #define GPUBILL_VERSION_MAJOR 0
 #define GPUBILL_VERSION_MINOR 1

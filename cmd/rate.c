@@ -1,0 +1,376 @@
+/*
+ * rate.c - the invoice inputs and the loop that streams usage files into
+ * raters, shared by invoice, margin, explain and diff.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "rate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define REJECTS_SHOWN 10
+
+void cmd_inputs_init(cmd_inputs *in, const char *cmd)
+{
+	static const gb_rater_options init = GB_RATER_OPTIONS_INIT;
+
+	memset(in, 0, sizeof *in);
+	in->cmd = cmd;
+	in->opts = init;
+}
+
+void cmd_inputs_free(cmd_inputs *in)
+{
+	gb_contracts_free(in->contracts);
+	gb_prices_free(in->prices);
+	free(in->customers);
+	in->contracts = NULL;
+	in->prices = NULL;
+	in->customers = NULL;
+}
+
+static int parse_shard(const char *s, gb_rater_options *o)
+{
+	const char *slash = strchr(s, '/');
+	unsigned long long k, n;
+	char kbuf[24];
+
+	if (!slash || (size_t)(slash - s) >= sizeof kbuf)
+		return -1;
+	memcpy(kbuf, s, (size_t)(slash - s));
+	kbuf[slash - s] = '\0';
+	if (cmd_parse_count(kbuf, &k) || cmd_parse_count(slash + 1, &n) ||
+	    n < 1 || n > 1000000 || k < 1 || k > n)
+		return -1;
+	o->shard_index = (uint32_t)k;
+	o->shard_count = (uint32_t)n;
+	return 0;
+}
+
+int cmd_inputs_option(cmd_inputs *in, int c, const char *arg)
+{
+	switch (c) {
+	case 'p': in->prices_path = arg; return 0;
+	case 'c': in->contracts_path = arg; return 0;
+	case CMD_OPT_PERIOD: in->month = arg; return 0;
+	case CMD_OPT_FROM: in->from = arg; return 0;
+	case CMD_OPT_TO: in->to = arg; return 0;
+	case CMD_OPT_REJECTS: in->rejects_path = arg; return 0;
+	case CMD_OPT_CUSTOMER: {
+		const char **p = realloc(in->customers,
+					 (in->ncustomers + 1) * sizeof *p);
+
+		if (!p) {
+			cmd_error("out of memory");
+			return EXIT_IO;
+		}
+		in->customers = p;
+		in->customers[in->ncustomers++] = arg;
+		in->opts.customers = in->customers;
+		in->opts.ncustomers = in->ncustomers;
+		return 0;
+	}
+	case CMD_OPT_SHARD:
+		if (parse_shard(arg, &in->opts))
+			return cmd_usage_error(in->cmd, "--shard '%s': expected K/N with 1 <= K <= N", arg);
+		return 0;
+	case CMD_OPT_MAX_REJECTS:
+		if (cmd_parse_count(arg, &in->max_rejects))
+			return cmd_usage_error(in->cmd, "--max-rejects '%s': expected a whole number", arg);
+		in->limit_rejects = 1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int cmd_inputs_load_period(cmd_inputs *in)
+{
+	return cmd_parse_period(in->cmd, in->month, in->from, in->to,
+				&in->opts.period_from, &in->opts.period_to);
+}
+
+int cmd_inputs_load_contracts(cmd_inputs *in, const gb_prices *prices)
+{
+	int status;
+
+	if (!in->contracts_path)
+		return 0;
+	status = cmd_load_contracts(in->contracts_path, prices, &in->contracts);
+	if (status == 0)
+		in->opts.contracts = in->contracts;
+	return status;
+}
+
+int cmd_inputs_load(cmd_inputs *in)
+{
+	int status = cmd_inputs_load_period(in);
+
+	if (status == 0)
+		status = cmd_load_prices(in->prices_path, &in->prices);
+	if (status == 0)
+		status = cmd_inputs_load_contracts(in, in->prices);
+	return status;
+}
+
+/* -?digits(.digits)?: left alone, as in the invoice CSV. */
+static int is_number(const char *s, size_t n)
+{
+	size_t i = s[0] == '-', d = 0;
+
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, d++;
+	if (d && i + 1 < n && s[i] == '.') {
+		for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+	}
+	return d > 0 && i == n;
+}
+
+/* A quoted CSV cell; a formula-like start gets a leading apostrophe
+ * (OWASP CSV injection), as in the invoice CSV. */
+static void csv_field(FILE *fp, const char *s, size_t n)
+{
+	size_t i;
+
+	fputc('"', fp);
+	if (n && strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s, n))
+		fputc('\'', fp);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"')
+			fputc('"', fp);
+		fputc(s[i] == '\0' ? '?' : s[i], fp);
+	}
+	fputc('"', fp);
+}
+
+static void note_reject(cmd_feed *f, const gb_row *row, const gb_outcome *oc)
+{
+	const gb_field *id = &row->f[GB_COL_ID];
+
+	if (f->have_rejects_file) {
+		FILE *fp = f->rejects.fp;
+
+		fprintf(fp, "%llu,", (unsigned long long)row->line);
+		csv_field(fp, id->ptr ? id->ptr : "", id->len);
+		fprintf(fp, ",%s,", gb_reason_code(oc->reason));
+		csv_field(fp, oc->message, strlen(oc->message));
+		fputc(',', fp);
+		csv_field(fp, row->source, strlen(row->source));
+		fputs("\r\n", fp);
+		return;
+	}
+	if (f->shown++ < REJECTS_SHOWN)
+		cmd_error("%s:%llu: rejected (%s): %s", row->source,
+			  (unsigned long long)row->line,
+			  gb_reason_code(oc->reason), oc->message);
+}
+
+static int stop(gb_error *err, const gb_row *row, int code, const char *msg)
+{
+	gb_error_clear(err);
+	err->code = code;
+	snprintf(err->message, sizeof err->message, "%s", msg);
+	snprintf(err->source, sizeof err->source, "%s", row->source);
+	err->line = row->line;
+	return 1;
+}
+
+static int on_row(const gb_row *row, gb_error *err, void *payload)
+{
+	cmd_feed *f = payload;
+	gb_outcome oc;
+	gb_counts c;
+	size_t i;
+
+	for (i = 0; i < f->nraters; i++) {
+		int rc = gb_rater_add_row(f->rater[i], row, &oc);
+
+		if (rc) {
+			f->abort_code = EXIT_IO;
+			return stop(err, row, rc, gb_strerror(rc));
+		}
+		if (f->on_outcome) {
+			int status = f->on_outcome(row, &oc, i, f->payload);
+
+			if (status) {
+				f->abort_code = status;
+				f->hook_stopped = 1;
+				return stop(err, row, GB_EABORT, "stopped");
+			}
+		}
+		if (i != 0 || oc.state != GB_STATE_REJECTED)
+			continue;
+		note_reject(f, row, &oc);
+		if (f->limit_rejects) {
+			gb_rater_counts(f->rater[0], &c);
+			if (c.rejected > f->max_rejects) {
+				char msg[128];
+
+				snprintf(msg, sizeof msg,
+					 "more than %llu rows rejected (--max-rejects); stopping",
+					 f->max_rejects);
+				f->abort_code = EXIT_INPUT;
+				return stop(err, row, GB_EABORT, msg);
+			}
+		}
+	}
+	if (f->progress) {
+		gb_rater_counts(f->rater[0], &c);
+		if ((c.read & 0xfffff) == 0)
+			fprintf(stderr, "\r%s: %llu rows...", gb_prog,
+				(unsigned long long)c.read);
+	}
+	return 0;
+}
+
+/* Stream one usage file through the CSV reader into the raters. */
+static int feed_file(cmd_feed *f, const char *path)
+{
+	static char buf[1 << 20];
+	gb_csv_reader *reader = NULL;
+	gb_error err;
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+	int rc = 0, status = 0;
+	struct stat st;
+
+	gb_error_clear(&err);
+	if (fd < 0) {
+		cmd_error("%s: %s", path, strerror(errno));
+		return EXIT_INPUT;
+	}
+	/* An input that cannot be read at all is bad input (3), not an I/O
+	 * failure part-way through (4). */
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cmd_error("%s: %s", path, strerror(EISDIR));
+		close(fd);
+		return EXIT_INPUT;
+	}
+	if (gb_csv_reader_new(&reader, path, &err) != 0) {
+		cmd_lib_error(&err);
+		status = EXIT_IO;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cmd_error("%s: read error: %s", path, strerror(errno));
+			status = EXIT_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		rc = gb_csv_reader_feed(reader, buf, (size_t)n, on_row, f, &err);
+		if (rc)
+			break;
+	}
+	if (rc == 0)
+		rc = gb_csv_reader_finish(reader, on_row, f, &err);
+	if (rc) {
+		/* A hook that stopped the run has said why already. */
+		if (!f->hook_stopped)
+			cmd_lib_error(&err);
+		status = rc == GB_EABORT && f->abort_code ? f->abort_code
+							  : EXIT_INPUT;
+	}
+out:
+	gb_csv_reader_free(reader);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return status;
+}
+
+int cmd_feed_open(cmd_feed *f, const cmd_inputs *in)
+{
+	int status;
+
+	f->max_rejects = in->max_rejects;
+	f->limit_rejects = in->limit_rejects;
+	f->progress = !f->quiet && isatty(STDERR_FILENO);
+	if (!in->rejects_path)
+		return 0;
+	status = cmd_output_open(&f->rejects, in->rejects_path);
+	if (status)
+		return status;
+	f->have_rejects_file = 1;
+	fputs("line,id,reason,message,file\r\n", f->rejects.fp);
+	return 0;
+}
+
+int cmd_feed_files(cmd_feed *f, char *const *paths, int n)
+{
+	int i, status = 0;
+
+	for (i = 0; i < n && status == 0; i++)
+		status = feed_file(f, paths[i]);
+	if (f->progress)
+		fputs("\r\033[K", stderr);
+	return status;
+}
+
+int cmd_feed_commit(cmd_feed *f, cmd_output *out)
+{
+	int status = out ? cmd_output_finish(out) : 0;
+
+	if (status == 0 && f->have_rejects_file)
+		status = cmd_output_finish(&f->rejects);
+	if (status == 0 && out)
+		status = cmd_output_publish(out);
+	if (status == 0 && f->have_rejects_file)
+		status = cmd_output_publish(&f->rejects);
+	if (status == 0)
+		f->have_rejects_file = 0;
+	return status;
+}
+
+void cmd_feed_close(cmd_feed *f, int failed)
+{
+	if (f->have_rejects_file)
+		cmd_output_abort(&f->rejects);
+	f->have_rejects_file = 0;
+	if (!failed && f->shown > REJECTS_SHOWN)
+		cmd_error("... and %llu more rejected rows (use --rejects FILE to keep them all)",
+			  f->shown - REJECTS_SHOWN);
+}
+
+void cmd_print_summary(const gb_invoice_set *set, const char *label)
+{
+	const gb_counts *c = gb_invoice_set_counts(set);
+	char total[128];
+	mpz_t t;
+
+	mpz_init(t);
+	gb_invoice_set_total(set, t);
+	gb_money_format(total, sizeof total, t, gb_invoice_set_minor_units(set));
+	mpz_clear(t);
+	fprintf(stderr, "%s: %s%s%llu records read: %llu billed, %llu rejected, "
+		"%llu duplicates, %llu outside period",
+		gb_prog, label ? label : "", label ? ": " : "",
+		(unsigned long long)c->read,
+		(unsigned long long)c->billed, (unsigned long long)c->rejected,
+		(unsigned long long)c->duplicates,
+		(unsigned long long)c->outside_period);
+	if (c->skipped)
+		fprintf(stderr, ", %llu skipped (other customers)",
+			(unsigned long long)c->skipped);
+	fprintf(stderr, "; %zu invoice%s, total %s %s\n",
+		gb_invoice_set_count(set), gb_invoice_set_count(set) == 1 ? "" : "s",
+		total, gb_invoice_set_currency(set));
+}
+
+int cmd_pick(const char *s, const char *const *names)
+{
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}

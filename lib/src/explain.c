@@ -1,0 +1,2 @@
+/* explain.c - being written. */
+typedef int gb_placeholder_explain;

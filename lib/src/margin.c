@@ -1,0 +1,2 @@
+/* margin.c - being written. */
+typedef int gb_placeholder_margin;

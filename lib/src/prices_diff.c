@@ -1,0 +1,2 @@
+/* prices_diff.c - being written. */
+typedef int gb_placeholder_prices_diff;

@@ -1,0 +1,2 @@
+/* quote.c - being written. */
+typedef int gb_placeholder_quote;

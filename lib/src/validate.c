@@ -1,0 +1,2 @@
+/* validate.c - being written. */
+typedef int gb_placeholder_validate;
