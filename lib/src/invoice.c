@@ -238,3 +238,79 @@ int gb_buf_flush(gb_buf *b, gb_write_fn fn, void *payload, gb_error *err)
 	b->len = 0;
 	return 0;
 }
+
+/* s as a JSON string literal. */
+void gb_buf_json_string(gb_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	gb_buf_add(b, "\"", 1);
+	for (; *p; p++) {
+		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
+
+		switch (*p) {
+		case '"': gb_buf_add(b, "\\\"", 2); break;
+		case '\\': gb_buf_add(b, "\\\\", 2); break;
+		case '\n': gb_buf_add(b, "\\n", 2); break;
+		case '\r': gb_buf_add(b, "\\r", 2); break;
+		case '\t': gb_buf_add(b, "\\t", 2); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				gb_buf_add(b, esc, 6);
+			} else {
+				gb_buf_add(b, (const char *)p, 1);
+			}
+		}
+	}
+	gb_buf_add(b, "\"", 1);
+}
+
+/* -?digits(.digits)? : amounts and quantities are left alone. */
+static int is_number(const char *s)
+{
+	const char *p = s;
+
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return *p == '\0';
+}
+
+/*
+ * s as one CSV cell (RFC 4180 quoting; a formula-like start gets a leading
+ * apostrophe, OWASP "CSV injection"), then ',' or CRLF when last.
+ */
+void gb_buf_csv_cell(gb_buf *b, const char *s, int last)
+{
+	int quote = strpbrk(s, ",\"\r\n") != NULL;
+	int neutralise = strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s);
+	const char *p;
+
+	if (neutralise)
+		quote = 1;
+	if (quote)
+		gb_buf_add(b, "\"", 1);
+	if (neutralise)
+		gb_buf_add(b, "'", 1);
+	for (p = s; *p; p++) {
+		if (*p == '"')
+			gb_buf_add(b, "\"", 1);
+		gb_buf_add(b, p, 1);
+	}
+	if (quote)
+		gb_buf_add(b, "\"", 1);
+	gb_buf_puts(b, last ? "\r\n" : ",");
+}

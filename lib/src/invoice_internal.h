@@ -55,5 +55,9 @@ void gb_buf_printf(gb_buf *b, const char *fmt, ...)
 void gb_buf_money(gb_buf *b, const mpz_t minor, unsigned minor_units);
 /* Write the buffer out through fn and empty it; 0 or GB_EIO/GB_ENOMEM. */
 int gb_buf_flush(gb_buf *b, gb_write_fn fn, void *payload, gb_error *err);
+/* s as a JSON string literal, quotes included. */
+void gb_buf_json_string(gb_buf *b, const char *s);
+/* s as one CSV cell, then ',' (or CRLF when last); formula-safe. */
+void gb_buf_csv_cell(gb_buf *b, const char *s, int last);
 
 #endif

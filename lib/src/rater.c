@@ -10,6 +10,7 @@
  * region pay for hour-by-hour buckets of their on-demand usage there.
  */
 #include "rater_internal.h"
+#include "explain_internal.h"
 
 #include <gpubill/timestamp.h>
 #include <stdio.h>
@@ -497,6 +498,19 @@ bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k)
 	return b;
 }
 
+long gb_rater_bucket_find(const gb_rater *r, const bucket_key *k)
+{
+	const index_map *m = &r->bucket_map;
+	size_t j;
+
+	if (!m->slots)
+		return -1;
+	for (j = bucket_key_hash(k) & m->mask; m->slots[j]; j = (j + 1) & m->mask)
+		if (key_equal(&r->buckets[m->slots[j] - 1].key, k))
+			return (long)m->slots[j] - 1;
+	return -1;
+}
+
 /* Add qty to a bucket; a record counts once per bucket. */
 static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
 {
@@ -766,6 +780,9 @@ static int add_spot(gb_rater *r, bucket_key *key, const entry *e, size_t v,
 			continue;
 		key->price = e->spot[v][i].price;
 		rc = bucket_add(r, key, (gb_u128)gpus * (uint64_t)(se - ss));
+		if (rc == 0 && gb_explain_tracing(r->explain))
+			rc = gb_explain_piece(r->explain, key, (gb_u128)gpus *
+					      (uint64_t)(se - ss), ss, se, (long)v, 0);
 		if (rc)
 			return rc;
 	}
@@ -787,6 +804,10 @@ static int add_hours(gb_rater *r, bucket_key *key, int64_t t, int64_t pe,
 		if (s < e)
 			rc = hour_add(r, key->customer, key->entry, h,
 				      (gb_u128)gpus * (uint64_t)(e - s));
+		if (s < e && rc == 0 && gb_explain_tracing(r->explain))
+			rc = gb_explain_piece(r->explain, key, (gb_u128)gpus *
+					      (uint64_t)(e - s), s, e,
+					      gb_prices_version_at(r->prices, s), 1);
 	}
 	return rc;
 }
@@ -839,6 +860,13 @@ static int rate_gpu(gb_rater *r, const gb_record *rec, uint32_t cust,
 		key.price = -1;
 		key.kind = GB_LINE_GPU_SPOT_INTERRUPTED;
 		rc = bucket_add(r, &key, (gb_u128)rec->gpus * (uint64_t)(e - s));
+		if (rc == 0 && gb_explain_tracing(r->explain)) {
+			gb_explain_interval(r->explain, rec->start, rec->end, 0,
+					    ver, s, e, 1);
+			rc = gb_explain_piece(r->explain, &key, (gb_u128)rec->gpus *
+					      (uint64_t)(e - s), s, e,
+					      gb_prices_version_at(p, s), 0);
+		}
 		return rc ? rc : billed(r, cust, out);
 	}
 	/* Billable length from the version in effect at start (SPEC 6.1). */
@@ -868,6 +896,9 @@ static int rate_gpu(gb_rater *r, const gb_record *rec, uint32_t cust,
 	}
 	key.entry = (uint32_t)ei;
 	key.kind = rec->spot ? GB_LINE_GPU_SPOT : GB_LINE_GPU_ON_DEMAND;
+	if (gb_explain_tracing(r->explain))
+		gb_explain_interval(r->explain, rec->start, rec->end, billable,
+				    ver, s, e, 0);
 	reserved = !rec->spot && holds_reservation(&r->customers[cust],
 						   &r->entries[ei]);
 	for (v = first, t = s, rc = 0; t < e && rc == 0; t = pe, v++) {
@@ -877,11 +908,14 @@ static int rate_gpu(gb_rater *r, const gb_record *rec, uint32_t cust,
 			continue;
 		}
 		key.price = r->entries[ei].price[v * NSLOTS + SLOT_ON_DEMAND];
-		if (reserved)
+		if (reserved) {
 			rc = add_hours(r, &key, t, pe, rec->gpus);
-		else
-			rc = bucket_add(r, &key, (gb_u128)rec->gpus *
-					(uint64_t)(pe - t));
+			continue;
+		}
+		rc = bucket_add(r, &key, (gb_u128)rec->gpus * (uint64_t)(pe - t));
+		if (rc == 0 && gb_explain_tracing(r->explain))
+			rc = gb_explain_piece(r->explain, &key, (gb_u128)rec->gpus *
+					      (uint64_t)(pe - t), t, pe, (long)v, 0);
 	}
 	return rc ? rc : billed(r, cust, out);
 }
@@ -946,6 +980,9 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		key.kind = (uint16_t)kinds[slot];
 		key.price = r->entries[ei].price[v * NSLOTS + slot];
 		rc = bucket_add(r, &key, counts[slot]);
+		if (rc == 0 && gb_explain_tracing(r->explain))
+			rc = gb_explain_piece(r->explain, &key, counts[slot], 0, 0,
+					      v, 0);
 	}
 	return rc ? rc : billed(r, cust, out);
 }
@@ -976,6 +1013,8 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 		gb_dedup_hash(idf->ptr, idf->len, &id_hi, &id_lo);
 		gb_dedup_prefetch(&r->dedup, id_hi);
 	}
+	if (GB_UNLIKELY(r->explain != NULL) && gb_explain_row(r->explain, row))
+		return GB_ENOMEM;
 	if (!gb_record_parse(&rec, row, out)) {
 		if (r->selecting && !raw_selected(r, row->f[GB_COL_CUSTOMER].ptr,
 						  row->f[GB_COL_CUSTOMER].len))
@@ -1023,6 +1062,8 @@ int gb_rater_add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	r->row_seq++;
 	set_outcome(out, GB_STATE_REJECTED, GB_REASON_NONE, NULL);
 	rc = add_row(r, row, out);
+	if (GB_UNLIKELY(gb_explain_tracing(r->explain)))
+		gb_explain_done(r->explain, rc == 0 ? out : NULL);
 	if (rc != 0)
 		return rc;
 	count(r, out->state);

@@ -14,6 +14,7 @@
  *    minimum-spend shortfall and credits are applied to the rounded lines.
  */
 #include "rater_internal.h"
+#include "explain_internal.h"
 
 #include <gpubill/money.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ typedef struct proto {
 	const gb_price *price;     /* tiered price object for labels, or NULL */
 	int batch;                 /* 1 batch, 0 not, -1 mixed after merging */
 	uint32_t order;            /* the price's place in the table */
+	long bucket;               /* the bucket it came from, -1 = none */
 	mpq_t unit_price;
 	mpq_t quantity;            /* display units */
 	mpq_t base;                /* GPU-seconds or tokens */
@@ -55,6 +57,7 @@ static proto *proto_new(proto_list *pl, const cust_rec *c, gb_line_kind kind)
 	p->cust = c;
 	p->kind = kind;
 	p->name = p->region = p->reference = "";
+	p->bucket = -1;
 	mpq_init(p->unit_price);
 	mpq_init(p->quantity);
 	mpq_init(p->base);
@@ -447,6 +450,7 @@ static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price
 		p->batch = tmpl->batch;
 		p->records = tmpl->records;
 		p->order = tmpl->order;
+		p->bucket = tmpl->bucket;
 		if (price->mode != GB_PRICE_FLAT) {
 			p->tier = (unsigned)t + 1;
 			p->price = price;
@@ -465,7 +469,7 @@ static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price
 }
 
 static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b,
-			 const tier_pos *pos)
+			 const tier_pos *pos, long index)
 {
 	const cust_rec *c = &r->customers[b->key.customer];
 	const entry *e = &r->entries[b->key.entry];
@@ -483,6 +487,7 @@ static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b,
 	tmpl.records = b->records;
 	tmpl.batch = b->key.aux != 0;
 	tmpl.order = b->key.price < 0 ? 0 : (uint32_t)b->key.price;
+	tmpl.bucket = index;
 	mpq_inits(q, off, total, scale, factor, NULL);
 	mpq_set_u128(q, b->quantity);
 	mpq_set_u128(off, pos->offset);
@@ -515,6 +520,7 @@ static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b,
 			p->name = tmpl.name;
 			p->region = tmpl.region;
 			p->records = b->records;
+			p->bucket = index;
 			mpq_set(p->quantity, q);
 			mpq_set_u128(p->base, b->quantity);
 		}
@@ -585,14 +591,19 @@ static int proto_qsort_cmp(const void *pa, const void *pb)
  * left.  Merged-away entries are swapped to the tail, still initialised,
  * so proto_list_free clears everything exactly once.
  */
-static size_t merge_protos(proto_list *pl)
+static size_t merge_protos(proto_list *pl, gb_explain *ex, int *rc)
 {
 	size_t i, out = 0;
 
 	for (i = 0; i < pl->n; i++) {
 		proto *p = &pl->v[i];
+		int merge = out > 0 && proto_key_cmp(&pl->v[out - 1], p) == 0;
 
-		if (out > 0 && proto_key_cmp(&pl->v[out - 1], p) == 0) {
+		/* a traced record's bucket: note which line its slice joins */
+		if (ex && *rc == 0 && gb_explain_is_marked(ex, p->bucket))
+			*rc = gb_explain_slice(ex, p->bucket, p->base,
+					       merge ? out - 1 : out);
+		if (merge) {
 			proto *m = &pl->v[out - 1];
 
 			mpq_add(m->quantity, m->quantity, p->quantity);
@@ -912,6 +923,95 @@ static void line_list_free(line_list *ll)
 	ll->n = ll->cap = 0;
 }
 
+/*
+ * A traced record's on-demand seconds in one hour are covered in the same
+ * proportion as the customer's whole hour (SPEC 6.3 covers the hour's
+ * total, not single records): uncovered = qty x (total - covered) / total.
+ */
+static int explain_cover(gb_rater *r)
+{
+	gb_explain *ex = r->explain;
+	size_t i, j, k;
+
+	for (i = 0; i < ex->nrecs; i++) {
+		for (j = 0; j < ex->recs[i].npieces; j++) {
+			ex_piece *pc = &ex->recs[i].pieces[j];
+			const cust_rec *c = &r->customers[pc->key.customer];
+			const entry *e = &r->entries[pc->key.entry];
+			int64_t h = pc->from - ((pc->from % 3600) + 3600) % 3600;
+			const hour_bucket *hb;
+			active_res act[16];
+			gb_u128 left;
+			size_t na = 0, m;
+			char ids[512];
+			size_t len = 0;
+
+			if (!pc->hourly)
+				continue;
+			hb = gb_rater_hour_find(r, pc->key.customer, pc->key.entry, h);
+			pc->hour_total = hb ? hb->seconds : 0;
+			pc->hour_capacity = 0;
+			for (k = 0; c->contract && k < c->contract->nreservations; k++) {
+				const gb_reservation *res = &c->contract->reservations[k];
+				const mpq_t *rate;
+
+				if (strcmp(res->sku, e->name) != 0 ||
+				    strcmp(res->region, e->region) != 0 ||
+				    h < res->start || h >= res->end)
+					continue;
+				rate = reservation_rate(r->prices, res, h);
+				if (!rate)
+					continue;
+				pc->hour_capacity += (gb_u128)res->gpus * 3600;
+				if (na == sizeof act / sizeof act[0])
+					continue;
+				act[na].res = res;
+				act[na].rate = rate;
+				for (m = na; m > 0 && active_cmp(&act[m], &act[m - 1]) < 0; m--) {
+					active_res t = act[m];
+
+					act[m] = act[m - 1];
+					act[m - 1] = t;
+				}
+				na++;
+			}
+			/* the reservations that cover part of this hour */
+			ids[0] = '\0';
+			for (m = 0, left = pc->hour_total; m < na && left > 0; m++) {
+				gb_u128 cap = (gb_u128)act[m].res->gpus * 3600;
+				int n = snprintf(ids + len, sizeof ids - len, "%s%s",
+						 len ? ", " : "", act[m].res->id);
+
+				if (n > 0 && (size_t)n < sizeof ids - len)
+					len += (size_t)n;
+				left -= left < cap ? left : cap;
+			}
+			if (len) {
+				pc->covered_by = gb_strdup(ids);
+				if (!pc->covered_by)
+					return GB_ENOMEM;
+			}
+			if (pc->hour_total == 0)
+				continue;
+			/* billed = qty x (total - covered) / total */
+			left = pc->hour_total > pc->hour_capacity ?
+			       pc->hour_total - pc->hour_capacity : 0;
+			{
+				mpq_t f;
+
+				mpq_init(f);
+				mpq_set_u128(pc->billed, pc->qty);
+				mpq_set_u128(f, left);
+				mpq_mul(pc->billed, pc->billed, f);
+				mpq_set_u128(f, pc->hour_total);
+				mpq_div(pc->billed, pc->billed, f);
+				mpq_clear(f);
+			}
+		}
+	}
+	return 0;
+}
+
 static int has_reserved_hour(const gb_rater *r, const gb_contract *k)
 {
 	size_t i;
@@ -960,18 +1060,23 @@ static int build(gb_rater *r, gb_invoice_set *set)
 				return GB_ENOMEM;
 		}
 	ncust = r->ncustomers;
-	rc = reservations(r, &pl, ncust);
+	if (r->explain)
+		rc = explain_cover(r);
+	if (rc == 0)
+		rc = reservations(r, &pl, ncust);
+	if (rc == 0 && r->explain)
+		rc = gb_explain_mark(r->explain);
 	/* after reservations: their leftovers are on-demand usage too */
 	if (rc == 0 && r->nbuckets) {
 		pos = gb_calloc(r->nbuckets, sizeof *pos);
 		rc = pos ? tier_positions(r, pos) : GB_ENOMEM;
 	}
 	for (i = 0; i < r->nbuckets && rc == 0; i++)
-		rc = bucket_protos(r, &pl, &r->buckets[i], &pos[i]);
+		rc = bucket_protos(r, &pl, &r->buckets[i], &pos[i], (long)i);
 	if (rc == 0 && pl.n) {
 		qsort(pl.v, pl.n, sizeof *pl.v, proto_qsort_cmp);
 	}
-	nmerged = rc == 0 ? merge_protos(&pl) : 0;
+	nmerged = rc == 0 ? merge_protos(&pl, r->explain, &rc) : 0;
 	order = ncust ? gb_calloc(ncust, sizeof *order) : NULL;
 	if (ncust && !order)
 		rc = GB_ENOMEM;
@@ -984,13 +1089,19 @@ static int build(gb_rater *r, gb_invoice_set *set)
 		/* skip protos of customers without an invoice (none expected) */
 		while (pi < nmerged && cust_cmp(pl.v[pi].cust, order[i]) < 0)
 			pi++;
-		for (; pi < nmerged && pl.v[pi].cust == order[i] && rc == 0; pi++)
+		for (; pi < nmerged && pl.v[pi].cust == order[i] && rc == 0; pi++) {
 			rc = usage_line(r->prices, &ll, &pl.v[pi]);
+			if (rc == 0 && r->explain)
+				rc = gb_explain_place(r->explain, pi,
+						      set->ninvoices, ll.n - 1);
+		}
 		if (rc == 0 && order[i]->contract)
 			rc = contract_lines(r->prices, &ll, order[i]->contract);
 		if (rc == 0)
 			rc = invoice_add(set, &cap, order[i], &ll);
 	}
+	if (rc == 0 && r->explain)
+		rc = gb_explain_shares(r->explain, set);
 	line_list_free(&ll);
 	gb_free(order);
 	gb_free(pos);

@@ -133,6 +133,8 @@ struct gb_rater {
 	hour_bucket *hours;
 	size_t nhours, hours_cap;
 	index_map hour_map;
+
+	struct gb_explain *explain;      /* traces chosen rows; NULL = none */
 };
 
 int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size);
@@ -140,6 +142,8 @@ long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len);
 long gb_rater_entry_find(const gb_rater *r, entry_type type, const char *name,
 			 size_t name_len, const char *region, size_t region_len);
 bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k);
+/* Index of the bucket with key k, or -1. */
+long gb_rater_bucket_find(const gb_rater *r, const bucket_key *k);
 const hour_bucket *gb_rater_hour_find(const gb_rater *r, uint32_t customer,
 				      uint32_t ent, int64_t hour);
 int64_t gb_rater_version_end(const gb_prices *p, size_t v);

@@ -11,48 +11,6 @@
 #include <gpubill/money.h>
 #include <string.h>
 
-/* -?digits(.digits)? : amounts and quantities are left alone. */
-static int is_number(const char *s)
-{
-	const char *p = s;
-
-	if (*p == '-')
-		p++;
-	if (*p < '0' || *p > '9')
-		return 0;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return 0;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	return *p == '\0';
-}
-
-static void csv_cell(gb_buf *b, const char *s, int last)
-{
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	int neutralise = strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s);
-	const char *p;
-
-	if (neutralise)
-		quote = 1;
-	if (quote)
-		gb_buf_add(b, "\"", 1);
-	if (neutralise)
-		gb_buf_add(b, "'", 1);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			gb_buf_add(b, "\"", 1);
-		gb_buf_add(b, p, 1);
-	}
-	if (quote)
-		gb_buf_add(b, "\"", 1);
-	gb_buf_puts(b, last ? "\r\n" : ",");
-}
 
 int gb_invoice_write_csv(const gb_invoice_set *s, gb_write_fn fn,
 			 void *payload, gb_error *err)
@@ -72,24 +30,24 @@ int gb_invoice_write_csv(const gb_invoice_set *s, gb_write_fn fn,
 			char text[256];
 			size_t n;
 
-			csv_cell(&b, inv->customer, 0);
+			gb_buf_csv_cell(&b, inv->customer, 0);
 			gb_buf_printf(&b, "%zu,", j + 1);
-			csv_cell(&b, gb_line_kind_name(l->kind), 0);
-			csv_cell(&b, l->description, 0);
-			csv_cell(&b, l->sku[0] ? l->sku : l->model, 0);
-			csv_cell(&b, l->region, 0);
+			gb_buf_csv_cell(&b, gb_line_kind_name(l->kind), 0);
+			gb_buf_csv_cell(&b, l->description, 0);
+			gb_buf_csv_cell(&b, l->sku[0] ? l->sku : l->model, 0);
+			gb_buf_csv_cell(&b, l->region, 0);
 			gb_line_quantity_text(text, sizeof text, l);
-			csv_cell(&b, text, 0);
-			csv_cell(&b, l->unit, 0);
+			gb_buf_csv_cell(&b, text, 0);
+			gb_buf_csv_cell(&b, l->unit, 0);
 			gb_line_unit_price_text(text, sizeof text, l, s->minor_units);
-			csv_cell(&b, text, 0);
+			gb_buf_csv_cell(&b, text, 0);
 			n = gb_money_format(text, sizeof text, l->amount, s->minor_units);
 			if (n >= sizeof text) {
 				gb_buf_free(&b);
 				return gb_error_set(err, GB_ERANGE, "amount too large to print");
 			}
-			csv_cell(&b, text, 0);
-			csv_cell(&b, s->currency, 1);
+			gb_buf_csv_cell(&b, text, 0);
+			gb_buf_csv_cell(&b, s->currency, 1);
 		}
 		rc = gb_buf_flush(&b, fn, payload, err);
 	}

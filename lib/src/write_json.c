@@ -9,39 +9,11 @@
 #include <gpubill/timestamp.h>
 #include <string.h>
 
-static void json_string(gb_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-
-	gb_buf_add(b, "\"", 1);
-	for (; *p; p++) {
-		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
-
-		switch (*p) {
-		case '"': gb_buf_add(b, "\\\"", 2); break;
-		case '\\': gb_buf_add(b, "\\\\", 2); break;
-		case '\n': gb_buf_add(b, "\\n", 2); break;
-		case '\r': gb_buf_add(b, "\\r", 2); break;
-		case '\t': gb_buf_add(b, "\\t", 2); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				esc[4] = hex[*p >> 4];
-				esc[5] = hex[*p & 15];
-				gb_buf_add(b, esc, 6);
-			} else {
-				gb_buf_add(b, (const char *)p, 1);
-			}
-		}
-	}
-	gb_buf_add(b, "\"", 1);
-}
-
 static void json_key_string(gb_buf *b, const char *indent, const char *key,
 			    const char *value, int comma)
 {
 	gb_buf_printf(b, "%s\"%s\": ", indent, key);
-	json_string(b, value);
+	gb_buf_json_string(b, value);
 	gb_buf_puts(b, comma ? ",\n" : "\n");
 }
 
