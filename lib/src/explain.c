@@ -727,7 +727,9 @@ int gb_explain_write_text(const gb_explain *ex, const gb_invoice_set *set,
 	if (n && gb_explain_missing(ex))
 		gb_buf_puts(&b, "\n");
 	missing_ids(&b, ex, 0);
-	return gb_buf_flush(&b, fn, payload, err);
+	rc = gb_buf_flush(&b, fn, payload, err);
+	gb_buf_free(&b);
+	return rc;
 }
 
 /* --- CSV: one row per share (or per record without one) ------------------- */
@@ -795,7 +797,9 @@ int gb_explain_write_csv(const gb_explain *ex, const gb_invoice_set *set,
 			csv_row(&b, ex, set, r, &r->shares[k]);
 	}
 	missing_ids(&b, ex, 2);
-	return gb_buf_flush(&b, fn, payload, err);
+	rc = gb_buf_flush(&b, fn, payload, err);
+	gb_buf_free(&b);
+	return rc;
 }
 
 /* --- JSON ------------------------------------------------------------------ */
@@ -959,5 +963,7 @@ int gb_explain_write_json(const gb_explain *ex, const gb_invoice_set *set,
 	gb_buf_puts(&b, n ? "\n  ],\n  \"missing\": [" : "],\n  \"missing\": [");
 	missing_ids(&b, ex, 1);
 	gb_buf_puts(&b, "]\n}\n");
-	return gb_buf_flush(&b, fn, payload, err);
+	rc = gb_buf_flush(&b, fn, payload, err);
+	gb_buf_free(&b);
+	return rc;
 }

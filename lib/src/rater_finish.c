@@ -807,6 +807,8 @@ static int contract_lines(const gb_prices *prices, line_list *ll,
 {
 	static const char *const what[] = { "on-demand GPU usage",
 					    "spot GPU usage", "token usage" };
+	/* a discount line's reference: the contract's key for it */
+	static const char *const refs[] = { "gpu_on_demand", "gpu_spot", "tokens" };
 	static const gb_line_kind lo[] = { GB_LINE_GPU_ON_DEMAND, GB_LINE_GPU_SPOT,
 					   GB_LINE_TOKENS_INPUT };
 	static const gb_line_kind hi[] = { GB_LINE_GPU_ON_DEMAND,
@@ -832,7 +834,7 @@ static int contract_lines(const gb_prices *prices, line_list *ll,
 		gb_round(amount, exact, 0, prices->rounding);
 		percent_text(pct, sizeof pct, k->discount[d]);
 		gb_money_format(a, sizeof a, base, minor);
-		if (!adjust_line(prices, ll, GB_LINE_DISCOUNT, amount, "",
+		if (!adjust_line(prices, ll, GB_LINE_DISCOUNT, amount, refs[d],
 				 dupf("Discount %s%% on %s (%s)", pct, what[d], a)))
 			rc = GB_ENOMEM;
 	}
