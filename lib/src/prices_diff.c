@@ -159,6 +159,22 @@ static int exceeds(const gb_diff *d, const mpz_t old, const mpz_t delta)
 
 /* --- percentages and signed amounts as text ------------------------------------ */
 
+/* sign then digits into buf (always terminated); returns the full length,
+ * like snprintf. */
+static size_t signed_text(char *buf, size_t size, const char *sign,
+			  const char *digits)
+{
+	size_t ns = strlen(sign), nd = strlen(digits), i = 0, j;
+
+	for (j = 0; j < ns && i + 1 < size; j++)
+		buf[i++] = sign[j];
+	for (j = 0; j < nd && i + 1 < size; j++)
+		buf[i++] = digits[j];
+	if (size)
+		buf[i] = '\0';
+	return ns + nd;
+}
+
 static size_t percent_text(char *buf, size_t size, const mpq_t old,
 			   const mpq_t delta, int plus)
 {
@@ -177,9 +193,8 @@ static size_t percent_text(char *buf, size_t size, const mpq_t old,
 	mpq_canonicalize(pct);
 	gb_decimal_format(digits, sizeof digits, pct, 2, 2, GB_ROUND_HALF_EVEN);
 	mpq_clear(pct);
-	return (size_t)snprintf(buf, size, "%s%s",
-				mpq_sgn(delta) < 0 ? "-" : plus ? "+" : "",
-				digits);
+	return signed_text(buf, size, mpq_sgn(delta) < 0 ? "-" : plus ? "+" : "",
+			   digits);
 }
 
 size_t gb_diff_percent_text(char *buf, size_t size, const mpq_t old,
@@ -213,8 +228,8 @@ static void money_signed(char *buf, size_t size, const mpz_t v,
 	mpz_abs(a, v);
 	gb_money_format(digits, sizeof digits, a, minor);
 	mpz_clear(a);
-	snprintf(buf, size, "%s%s",
-		 mpz_sgn(v) < 0 ? "-" : plus && mpz_sgn(v) > 0 ? "+" : "", digits);
+	signed_text(buf, size, mpz_sgn(v) < 0 ? "-" : plus && mpz_sgn(v) > 0 ? "+" : "",
+		    digits);
 }
 
 static void decimal_signed(char *buf, size_t size, const mpq_t v,
