@@ -164,6 +164,11 @@ static const char *default_prices_path(void)
 	return GPUBILL_INSTALLED_PRICES;
 }
 
+const char *cmd_default_prices_path(void)
+{
+	return default_prices_path();
+}
+
 #define PRICES_MAX_BYTES (64u * 1024u * 1024u)
 
 int cmd_load_prices(const char *path, gb_prices **out)

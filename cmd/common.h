@@ -50,6 +50,9 @@ int cmd_exit_for(int code);
  */
 int cmd_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* Where the default pricing table is (gpubill(1), FILES). */
+const char *cmd_default_prices_path(void);
+
 /* The pricing table: path, or the default table when path is NULL. */
 int cmd_load_prices(const char *path, gb_prices **out);
 

@@ -52,6 +52,20 @@ struct gb_contracts {
 	gb_contract *contracts;  /* sorted by customer (strcmp) */
 };
 
+struct gb_json_ctx;
+
+/*
+ * Load contracts with a prepared JSON context (json_load.h), checked
+ * against prices, or against no table when prices is NULL.  Normal mode:
+ * as gb_contracts_load.  Collect mode: every problem goes to c->collect;
+ * returns 0 with *out set (check c->nerrors), GB_ESYNTAX or GB_ESCHEMA
+ * (reported) when the file is not a JSON object, or GB_ENOMEM /
+ * GB_EINVAL.  Contracts read with problems are only fit for gpubill
+ * validate (NULL ids, unsorted customers).
+ */
+int gb_contracts_load_ctx(struct gb_json_ctx *c, const char *data, size_t len,
+			  const gb_prices *prices, gb_contracts **out);
+
 /* The contract of customer (len bytes, not NUL-terminated), or NULL. */
 const gb_contract *gb_contracts_find(const gb_contracts *c,
 				     const char *customer, size_t len);

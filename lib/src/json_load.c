@@ -73,39 +73,530 @@ const char *gb_json_type_name(const cJSON *j)
 	return "null";
 }
 
+/* --- collect mode: where each element is ------------------------------- */
+
+/*
+ * In collect mode gb_json_parse keeps a copy of the document and the line
+ * and column of each element (of its key, for a member), found by walking
+ * the text alongside the tree: cJSON keeps no positions.  A finding's path
+ * is looked up in the copy, so the positions serve findings made after the
+ * loader has freed its own tree too.
+ */
+struct where_entry {
+	const cJSON *node;       /* in the copy */
+	uint64_t line, column;
+	char *number;            /* a number's text as written, or NULL */
+};
+
+struct gb_json_where {
+	cJSON *tree;
+	struct where_entry *e;   /* sorted by node once built */
+	size_t n, cap;
+	/* The last array element looked up at each depth: findings come
+	 * much in file order, so the next is usually further on in the same
+	 * array. */
+	struct {
+		const cJSON *array, *elem;
+		size_t index;
+	} last[8];
+};
+
+typedef struct walker {
+	const char *d;
+	size_t len, i;
+	uint64_t line, column;
+	struct gb_json_where *w;
+} walker;
+
+static int is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static void w_advance(walker *k)
+{
+	unsigned char ch = (unsigned char)k->d[k->i++];
+
+	if (ch == '\n') {
+		k->line++;
+		k->column = 1;
+	} else if ((ch & 0xC0) != 0x80) {
+		k->column++;
+	}
+}
+
+/* cJSON takes any byte up to 32 for white space, and so must the walk. */
+static int w_is_space(char ch)
+{
+	return (unsigned char)ch <= 32;
+}
+
+static void w_space(walker *k)
+{
+	while (k->i < k->len && w_is_space(k->d[k->i]))
+		w_advance(k);
+}
+
+static int w_expect(walker *k, char ch)
+{
+	w_space(k);
+	if (k->i >= k->len || k->d[k->i] != ch)
+		return -1;
+	w_advance(k);
+	return 0;
+}
+
+static int w_string(walker *k)
+{
+	if (k->i >= k->len || k->d[k->i] != '"')
+		return -1;
+	w_advance(k);
+	while (k->i < k->len) {
+		char ch = k->d[k->i];
+
+		w_advance(k);
+		if (ch == '\\') {
+			if (k->i < k->len)
+				w_advance(k);
+		} else if (ch == '"') {
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int w_record(walker *k, const cJSON *node)
+{
+	struct gb_json_where *w = k->w;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct where_entry *e = gb_realloc(w->e, cap * sizeof *e);
+
+		if (!e)
+			return -1;
+		w->e = e;
+		w->cap = cap;
+	}
+	w->e[w->n].node = node;
+	w->e[w->n].line = k->line;
+	w->e[w->n].column = k->column;
+	w->e[w->n].number = NULL;
+	w->n++;
+	return 0;
+}
+
+/* The value node at the walker; record says to note where it starts. */
+static int w_value(walker *k, const cJSON *node, int record)
+{
+	const cJSON *m;
+	size_t start;
+
+	w_space(k);
+	if (k->i >= k->len || (record && w_record(k, node)))
+		return -1;
+	if (cJSON_IsObject(node)) {
+		if (w_expect(k, '{'))
+			return -1;
+		for (m = node->child; m; m = m->next) {
+			if (m != node->child && w_expect(k, ','))
+				return -1;
+			w_space(k);
+			if (w_record(k, m) || w_string(k) || w_expect(k, ':') ||
+			    w_value(k, m, 0))
+				return -1;
+		}
+		return w_expect(k, '}');
+	}
+	if (cJSON_IsArray(node)) {
+		if (w_expect(k, '['))
+			return -1;
+		for (m = node->child; m; m = m->next)
+			if ((m != node->child && w_expect(k, ',')) ||
+			    w_value(k, m, 1))
+				return -1;
+		return w_expect(k, ']');
+	}
+	if (cJSON_IsString(node))
+		return w_string(k);
+	start = k->i;
+	while (k->i < k->len && !w_is_space(k->d[k->i]) && k->d[k->i] != ',' &&
+	       k->d[k->i] != ']' && k->d[k->i] != '}')
+		w_advance(k);
+	/* The node's entry is the last one made: a scalar has no children. */
+	if (cJSON_IsNumber(node) && k->w->n && k->w->e[k->w->n - 1].node == node)
+		k->w->e[k->w->n - 1].number = gb_strndup(k->d + start,
+							 k->i - start);
+	return 0;
+}
+
+static int entry_cmp(const void *px, const void *py)
+{
+	uintptr_t x = (uintptr_t)((const struct where_entry *)px)->node;
+	uintptr_t y = (uintptr_t)((const struct where_entry *)py)->node;
+
+	return (x > y) - (x < y);
+}
+
+static void where_free(struct gb_json_where *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->n; i++)
+		gb_free(w->e[i].number);
+	gb_free(w->e);
+	cJSON_Delete(w->tree);
+	gb_free(w);
+}
+
+/*
+ * Positions for root, parsed from data[0..len).  Best effort: without
+ * memory, or should the walk lose its way, findings just have no line.
+ */
+static struct gb_json_where *where_build(const char *data, size_t len,
+					 const cJSON *root)
+{
+	struct gb_json_where *w = gb_calloc(1, sizeof *w);
+	walker k;
+
+	if (!w)
+		return NULL;
+	w->tree = cJSON_Duplicate(root, 1);
+	if (!w->tree) {
+		gb_free(w);
+		return NULL;
+	}
+	k.d = data;
+	k.len = len;
+	k.i = 0;
+	k.line = 1;
+	k.column = 1;
+	k.w = w;
+	/* A byte order mark is not a character anyone sees. */
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		k.i = 3;
+	(void)w_value(&k, w->tree, 1);
+	if (w->n)
+		qsort(w->e, w->n, sizeof *w->e, entry_cmp);
+	return w;
+}
+
+void gb_json_ctx_release(gb_json_ctx *c)
+{
+	where_free(c->where);
+	c->where = NULL;
+}
+
+static const cJSON *member_named(const cJSON *obj, const char *key, size_t n)
+{
+	const cJSON *m;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	cJSON_ArrayForEach(m, obj)
+		if (m->string && strlen(m->string) == n &&
+		    memcmp(m->string, key, n) == 0)
+			return m;
+	return NULL;
+}
+
+static const cJSON *nth_child(const cJSON *node, size_t i)
+{
+	const cJSON *m = node ? node->child : NULL;
+
+	while (m && i--)
+		m = m->next;
+	return m;
+}
+
+/*
+ * Element i of array arr, at depth in a path: from the last one found at
+ * that depth when it can.
+ */
+static const cJSON *element(struct gb_json_where *w, size_t depth,
+			    const cJSON *arr, size_t i)
+{
+	const size_t slots = sizeof w->last / sizeof w->last[0];
+	const cJSON *m = arr->child;
+	size_t at = 0, d = depth < slots ? depth : slots - 1;
+
+	if (w->last[d].array == arr && w->last[d].elem &&
+	    w->last[d].index <= i) {
+		m = w->last[d].elem;
+		at = w->last[d].index;
+	}
+	for (; m && at < i; at++)
+		m = m->next;
+	if (m) {
+		w->last[d].array = arr;
+		w->last[d].elem = m;
+		w->last[d].index = i;
+	}
+	return m;
+}
+
+/*
+ * The element at path (as gb_json_path_key and gb_json_path_index write
+ * them), or the deepest one on the way that exists.  member_at, when not
+ * 0, picks the last member by position: a repeated key names two.
+ */
+static const cJSON *resolve(struct gb_json_where *w, const char *p,
+			    size_t member_at)
+{
+	const cJSON *node = w->tree;
+	size_t depth = 0;
+
+	while (*p && node) {
+		const cJSON *next = NULL, *parent = node;
+		int is_key = 1;
+
+		if (p[0] == '[' && p[1] == '"') {
+			const char *key = p + 2, *end = strstr(key, "\"]");
+
+			if (!end)
+				break;
+			p = end + 2;
+			next = member_named(parent, key, (size_t)(end - key));
+		} else if (p[0] == '[') {
+			size_t i = 0;
+
+			is_key = 0;
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				i = i * 10 + (size_t)(*p - '0');
+			if (*p != ']')
+				break;
+			p++;
+			next = cJSON_IsArray(parent) ? element(w, depth, parent, i)
+						     : NULL;
+		} else {
+			size_t n;
+
+			if (*p == '.')
+				p++;
+			n = strcspn(p, ".[");
+			next = member_named(parent, p, n);
+			p += n;
+		}
+		if (is_key && !*p && member_at && cJSON_IsObject(parent))
+			next = nth_child(parent, member_at - 1);
+		if (!next)
+			break;
+		node = next;
+		depth++;
+	}
+	return node;
+}
+
+static const struct where_entry *entry_at(const gb_json_ctx *c,
+					  const char *path)
+{
+	struct where_entry key;
+
+	if (!c->where || !c->where->n)
+		return NULL;
+	key.node = resolve(c->where, path, c->member_at);
+	return bsearch(&key, c->where->e, c->where->n, sizeof key, entry_cmp);
+}
+
+const char *gb_json_number_text(const gb_json_ctx *c)
+{
+	const struct where_entry *e = entry_at(c, c->path);
+
+	return e ? e->number : NULL;
+}
+
+void gb_json_locate(const gb_json_ctx *c, const char *path, uint64_t *line,
+		    uint64_t *column)
+{
+	const struct where_entry *e = entry_at(c, path);
+
+	*line = e ? e->line : 0;
+	*column = e ? e->column : 0;
+}
+
+/* --- reporting ----------------------------------------------------------- */
+
+static int vreport(gb_json_ctx *c, int code, const char *kind,
+		   const char *note, const char *hint, uint64_t line,
+		   uint64_t column, const char *fmt, va_list ap)
+	GB_PRINTF(8, 0);
+
+/*
+ * The one place problems go.  Normal mode: err gets the message (with
+ * " (note)") and the code is returned.  Collect mode, for a schema or
+ * syntax problem: the callback gets a finding and the code is returned
+ * (callers decide whether reading goes on); other codes go to err as in
+ * normal mode.  line is 0 to look the position up from the path.
+ */
+static int vreport(gb_json_ctx *c, int code, const char *kind,
+		   const char *note, const char *hint, uint64_t line,
+		   uint64_t column, const char *fmt, va_list ap)
+{
+	char msg[GB_ERROR_MESSAGE_MAX];
+	gb_finding f;
+	int rc;
+
+	if (!c->collect || (code != GB_ESCHEMA && code != GB_ESYNTAX)) {
+		if (note) {
+			vsnprintf(msg, sizeof msg, fmt, ap);
+			gb_error_set(c->err, code, "%s (%s)", msg, note);
+		} else {
+			gb_error_vset(c->err, code, fmt, ap);
+		}
+		gb_error_set_source(c->err, c->source);
+		gb_error_set_path(c->err, c->path);
+		if (line && c->err) {
+			c->err->line = line;
+			c->err->column = column;
+		}
+		return code;
+	}
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	f.severity = GB_SEVERITY_ERROR;
+	f.code = kind;
+	f.source = c->source;
+	f.path = c->path;
+	f.line = line;
+	f.column = column;
+	if (!line)
+		gb_json_locate(c, c->path, &f.line, &f.column);
+	f.message = msg;
+	f.hint = hint ? hint : note ? note : "";
+	rc = c->collect(&f, c->collect_payload);
+	if (rc) {
+		if (rc > 0 || rc < GB_EABORT)
+			rc = GB_EABORT;
+		gb_error_set(c->err, rc, "%s", gb_strerror(rc));
+		gb_error_set_source(c->err, c->source);
+		return rc;
+	}
+	c->nerrors++;
+	return code;
+}
+
+static int report(gb_json_ctx *c, int code, const char *kind,
+		  const char *note, const char *hint, const char *fmt, ...)
+	GB_PRINTF(6, 7);
+
+static int report(gb_json_ctx *c, int code, const char *kind,
+		  const char *note, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vreport(c, code, kind, note, hint, 0, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* What a reader returns after reporting: in collect mode it goes on. */
+static int soft(const gb_json_ctx *c, int rc)
+{
+	return c->collect && rc == GB_ESCHEMA ? 0 : rc;
+}
+
+/* The same, putting the path back to mark when it goes on. */
+static int soft_pop(gb_json_ctx *c, int rc, size_t mark)
+{
+	if (c->collect && rc == GB_ESCHEMA) {
+		gb_json_path_pop(c, mark);
+		return 0;
+	}
+	return rc;
+}
+
+int gb_json_recover(gb_json_ctx *c, int rc, size_t mark)
+{
+	return soft_pop(c, rc, mark);
+}
+
+/*
+ * Loaders that do not name their problems: a code from the message's
+ * first words, and a trailing "(...)" as the hint.
+ */
+static const char *guess_code(const char *msg)
+{
+	if (strncmp(msg, "missing required key", 20) == 0)
+		return "missing_key";
+	if (strncmp(msg, "unsupported format", 18) == 0)
+		return "bad_format";
+	if (strncmp(msg, "duplicate ", 10) == 0 ||
+	    strncmp(msg, "repeated ", 9) == 0)
+		return "duplicate_entry";
+	return "invalid_value";
+}
+
 int gb_json_vfail(gb_json_ctx *c, int code, const char *fmt, va_list ap)
 {
-	gb_error_vset(c->err, code, fmt, ap);
-	gb_error_set_source(c->err, c->source);
-	gb_error_set_path(c->err, c->path);
-	return code;
+	char msg[GB_ERROR_MESSAGE_MAX];
+	size_t n, i;
+	int depth = 0;
+
+	if (!c->collect || code != GB_ESCHEMA)
+		return vreport(c, code, "syntax_error", NULL, NULL, 0, 0, fmt,
+			       ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	/* Split "what (hint)" at the '(' matching the final ')'. */
+	if (n && msg[n - 1] == ')') {
+		for (i = n; i-- > 0;) {
+			if (msg[i] == ')')
+				depth++;
+			else if (msg[i] == '(' && --depth == 0)
+				break;
+		}
+		if (depth == 0 && i != (size_t)-1 && i > 1 && msg[i - 1] == ' ') {
+			msg[n - 1] = '\0';
+			msg[i - 1] = '\0';
+			return soft(c, report(c, code, guess_code(msg), NULL,
+					      msg + i + 1, "%s", msg));
+		}
+	}
+	return soft(c, report(c, code, guess_code(msg), NULL, NULL, "%s", msg));
 }
 
 /* Report a problem of kind code at the current path; returns code. */
 int gb_json_fail(gb_json_ctx *c, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	gb_json_vfail(c, code, fmt, ap);
+	rc = gb_json_vfail(c, code, fmt, ap);
 	va_end(ap);
-	return code;
+	return rc;
 }
 
 /* Report a schema problem at the current path; returns GB_ESCHEMA. */
 int gb_json_schema(gb_json_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	gb_json_vfail(c, GB_ESCHEMA, fmt, ap);
+	rc = gb_json_vfail(c, GB_ESCHEMA, fmt, ap);
 	va_end(ap);
-	return GB_ESCHEMA;
+	return rc;
 }
 
 int gb_json_nomem(gb_json_ctx *c)
 {
 	return gb_json_fail(c, GB_ENOMEM, "out of memory");
+}
+
+int gb_json_report(gb_json_ctx *c, const char *code, const char *note,
+		   const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vreport(c, GB_ESCHEMA, code, note, hint, 0, 0, fmt, ap);
+	va_end(ap);
+	return soft(c, rc);
 }
 
 /* --- JSON paths ---------------------------------------------------------- */
@@ -249,19 +740,29 @@ const char *gb_json_name_list(char *buf, size_t size,
 	return buf;
 }
 
+/* The same, returning GB_ESCHEMA in collect mode too. */
+static int not_one_of(gb_json_ctx *c, const char *what, const char *s,
+		      const char *const *names, size_t n)
+{
+	char shown[GB_JSON_SHOW_BUF], list[256], note[320];
+	const char *guess = closest(s, names, n);
+	const char *code = strcmp(what, "key") == 0 ? "unknown_key"
+						   : "unknown_value";
+
+	if (guess)
+		snprintf(note, sizeof note, "did you mean '%s'?", guess);
+	else
+		snprintf(note, sizeof note, "expected one of: %s",
+			 gb_json_name_list(list, sizeof list, names, n));
+	return report(c, GB_ESCHEMA, code, note, NULL, "unknown %s '%s'", what,
+		      gb_json_show(shown, s));
+}
+
 /* Report value s as not one of names, suggesting the closest. */
 int gb_json_not_one_of(gb_json_ctx *c, const char *what, const char *s,
 		       const char *const *names, size_t n)
 {
-	char shown[GB_JSON_SHOW_BUF], list[256];
-	const char *guess = closest(s, names, n);
-
-	if (guess)
-		return gb_json_schema(c, "unknown %s '%s' (did you mean '%s'?)",
-				      what, gb_json_show(shown, s), guess);
-	return gb_json_schema(c, "unknown %s '%s' (expected one of: %s)",
-			      what, gb_json_show(shown, s),
-			      gb_json_name_list(list, sizeof list, names, n));
+	return soft(c, not_one_of(c, what, s, names, n));
 }
 
 /* --- syntax -------------------------------------------------------------- */
@@ -290,25 +791,26 @@ static void position(const char *data, size_t pos, uint64_t *line,
 }
 
 static int syntax_at(gb_json_ctx *c, const char *data, size_t pos,
-		     const char *fmt, ...) GB_PRINTF(4, 5);
+		     const char *note, const char *hint, const char *fmt, ...)
+	GB_PRINTF(6, 7);
 
-/* Report a syntax problem at byte pos of the input. */
+/*
+ * Report a syntax problem at byte pos of the input (with " (note)" in
+ * normal mode); GB_ESYNTAX in either mode: parsing cannot go on.
+ */
 static int syntax_at(gb_json_ctx *c, const char *data, size_t pos,
-		     const char *fmt, ...)
+		     const char *note, const char *hint, const char *fmt, ...)
 {
+	uint64_t line, column;
 	va_list ap;
+	int rc;
 
+	position(data, pos, &line, &column);
 	va_start(ap, fmt);
-	gb_json_vfail(c, GB_ESYNTAX, fmt, ap);
+	rc = vreport(c, GB_ESYNTAX, "syntax_error", note, hint, line, column,
+		     fmt, ap);
 	va_end(ap);
-	if (c->err)
-		position(data, pos, &c->err->line, &c->err->column);
-	return GB_ESYNTAX;
-}
-
-static int is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+	return rc;
 }
 
 static size_t skip_space(const char *data, size_t len, size_t pos)
@@ -340,30 +842,31 @@ static int prescan(gb_json_ctx *c, const char *data, size_t len,
 
 	if (len >= 2 && (memcmp(data, "\xFF\xFE", 2) == 0 ||
 			 memcmp(data, "\xFE\xFF", 2) == 0))
-		return syntax_at(c, data, 0, "the file is UTF-16; %s must be UTF-8",
-				 c->kind);
+		return syntax_at(c, data, 0, NULL, "save the file as UTF-8",
+				 "the file is UTF-16; %s must be UTF-8", c->kind);
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)data[i];
 
 		if (ch == '\0')
-			return syntax_at(c, data, i, "NUL byte in the input (%s is UTF-8 JSON text)",
+			return syntax_at(c, data, i, NULL, NULL, "NUL byte in the input (%s is UTF-8 JSON text)",
 					 c->kind);
 		if (in_string) {
 			if (ch == '\\') {
 				if (is_u0000(data + i + 1, len - i - 1))
-					return syntax_at(c, data, i, "\\u0000 is not allowed in a string");
+					return syntax_at(c, data, i, NULL, NULL, "\\u0000 is not allowed in a string");
 				i++;	/* skip the escaped character */
 			} else if (ch == '"') {
 				in_string = 0;
 			} else if (ch < 0x20) {
-				return syntax_at(c, data, i, "control character in a string (write it as an escape such as \\n)");
+				return syntax_at(c, data, i, "write it as an escape such as \\n", NULL,
+						 "control character in a string");
 			}
 		} else if (ch == '"') {
 			in_string = 1;
 			*open_string = i;
 		} else if (ch == '[' || ch == '{') {
 			if (++depth > MAX_DEPTH)
-				return syntax_at(c, data, i, "JSON nested more than %d levels deep", MAX_DEPTH);
+				return syntax_at(c, data, i, NULL, NULL, "JSON nested more than %d levels deep", MAX_DEPTH);
 		} else if ((ch == ']' || ch == '}') && depth) {
 			depth--;
 		}
@@ -441,10 +944,34 @@ static int parse_failure(gb_json_ctx *c, const char *data, size_t len,
 	 */
 	if (pos == len || (pos >= open_string && open_string < len) ||
 	    (pos == len - 1 && ran_out(data, len)))
-		return syntax_at(c, data, len, "unexpected end of input (is the file truncated?)");
+		return syntax_at(c, data, len, "is the file truncated?", NULL,
+				 "unexpected end of input");
 	pos = key_fixup(data, pos);
-	return syntax_at(c, data, pos, "JSON syntax error near '%s'",
+	return syntax_at(c, data, pos, NULL,
+			 "look for a missing comma, colon, quote or bracket here or just before",
+			 "JSON syntax error near '%s'",
 			 snippet(shown, data, len, pos));
+}
+
+static int schema_at(gb_json_ctx *c, uint64_t line, uint64_t column,
+		     const char *kind, const char *hint, const char *fmt, ...)
+	GB_PRINTF(6, 7);
+
+/*
+ * A schema problem at a known position: in the finding only (normal mode
+ * keeps its messages without a line, as they always were).
+ */
+static int schema_at(gb_json_ctx *c, uint64_t line, uint64_t column,
+		     const char *kind, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vreport(c, GB_ESCHEMA, kind, NULL, hint, c->collect ? line : 0,
+		     column, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Parse data into *out, which is then always an object. */
@@ -457,6 +984,8 @@ int gb_json_parse(gb_json_ctx *c, const char *data, size_t len,
 	cJSON *root;
 	int rc;
 
+	if (c->collect)
+		gb_json_ctx_release(c);
 	if (skip_space(data, len, 0) == len)
 		return gb_json_fail(c, GB_ESYNTAX, "empty file");
 	rc = prescan(c, data, len, &open_string);
@@ -468,14 +997,25 @@ int gb_json_parse(gb_json_ctx *c, const char *data, size_t len,
 	pos = skip_space(data, len, (size_t)(end - data));
 	if (pos < len) {
 		cJSON_Delete(root);
-		return syntax_at(c, data, pos, "unexpected text after the JSON value: '%s'",
+		return syntax_at(c, data, pos, NULL,
+				 "a file holds one JSON object: remove what follows it",
+				 "unexpected text after the JSON value: '%s'",
 				 snippet(shown, data, len, pos));
 	}
 	if (!cJSON_IsObject(root)) {
-		rc = gb_json_schema(c, "expected a JSON object at the top level, got %s",
-				    gb_json_type_name(root));
+		uint64_t line, column;
+
+		position(data, skip_space(data, len, 0), &line, &column);
+		rc = schema_at(c, line, column, "wrong_type",
+			       "the file must be one JSON object: {\"format\": ...}",
+			       "expected a JSON object at the top level, got %s",
+			       gb_json_type_name(root));
 		cJSON_Delete(root);
 		return rc;
+	}
+	if (c->collect) {
+		gb_json_ctx_release(c);
+		c->where = where_build(data, len, root);
 	}
 	*out = root;
 	return 0;
@@ -498,54 +1038,112 @@ static size_t key_index(const char *const *keys, size_t n, const char *name)
  * member named keys[i] (NULL when absent).  The first unknown or repeated
  * key in document order is an error: cJSON keeps duplicates silently and
  * lookups would see only the first, so a second "price" would be ignored.
+ * In collect mode every one is reported and skipped (the first of a
+ * repeated key is the one read), except that a misspelt key whose likely
+ * meaning is absent is read as that key: "on_demnd" is reported once, not
+ * also as a missing "on_demand", and its value is still checked.
  */
 int gb_json_read_object(gb_json_ctx *c, const cJSON *obj,
 			const char *const *keys, const cJSON **val, size_t n)
 {
+	char hint[GB_JSON_SHOW_BUF + 64];
+	struct { size_t key; const cJSON *m; } guess[16];
 	const cJSON *m;
-	size_t i;
+	size_t i, j, mark, ord = 0, nguess = 0;
+	int rc;
 
-	if (!cJSON_IsObject(obj))
-		return gb_json_schema(c, "expected an object, got %s",
-				      gb_json_type_name(obj));
 	for (i = 0; i < n; i++)
 		val[i] = NULL;
+	if (!cJSON_IsObject(obj)) {
+		if (c->collect && !obj)
+			return GB_ESCHEMA;	/* missing: already reported */
+		return report(c, GB_ESCHEMA, "wrong_type", NULL,
+			      "write it as a JSON object: {...}",
+			      "expected an object, got %s",
+			      gb_json_type_name(obj));
+	}
 	cJSON_ArrayForEach(m, obj) {
+		const char *meant;
+
 		i = key_index(keys, n, m->string);
 		if (i < n && !val[i]) {
 			val[i] = m;
+			ord++;
 			continue;
 		}
-		gb_json_path_key(c, m->string);
-		if (i < n)
-			return gb_json_schema(c, "duplicate key '%s'", keys[i]);
-		return gb_json_not_one_of(c, "key", m->string, keys, n);
+		mark = gb_json_path_key(c, m->string);
+		c->member_at = ++ord;
+		if (i < n) {
+			snprintf(hint, sizeof hint, "keep one '%s' and remove the other: only one value can count",
+				 keys[i]);
+			rc = report(c, GB_ESCHEMA, "duplicate_key", NULL, hint,
+				    "duplicate key '%s'", keys[i]);
+		} else {
+			rc = not_one_of(c, "key", m->string, keys, n);
+			meant = closest(m->string, keys, n);
+			if (meant && nguess < sizeof guess / sizeof guess[0]) {
+				guess[nguess].key = key_index(keys, n, meant);
+				guess[nguess++].m = m;
+			}
+		}
+		c->member_at = 0;
+		rc = soft_pop(c, rc, mark);
+		if (rc)
+			return rc;
+	}
+	/* Collect mode only: normal mode stopped at the first. */
+	for (i = 0; i < nguess; i++) {
+		int alone = !val[guess[i].key];
+
+		for (j = 0; j < nguess && alone; j++)
+			alone = j == i || guess[j].key != guess[i].key;
+		if (alone)
+			val[guess[i].key] = guess[i].m;
 	}
 	return 0;
 }
 
 int gb_json_require(gb_json_ctx *c, const cJSON *val, const char *key)
 {
+	char hint[GB_JSON_SHOW_BUF + 32];
+
 	if (val)
 		return 0;
-	return gb_json_schema(c, "missing required key '%s'", key);
+	snprintf(hint, sizeof hint, "add a \"%s\" member", key);
+	return soft(c, report(c, GB_ESCHEMA, "missing_key", NULL, hint,
+			      "missing required key '%s'", key));
+}
+
+/* gb_json_array_len, returning GB_ESCHEMA in collect mode too. */
+static int array_len(gb_json_ctx *c, const cJSON *arr, int nonempty,
+		     size_t *n)
+{
+	const cJSON *e;
+
+	*n = 0;
+	if (!cJSON_IsArray(arr))
+		return report(c, GB_ESCHEMA, "wrong_type", NULL,
+			      "write it as a JSON array: [...]",
+			      "expected an array, got %s",
+			      gb_json_type_name(arr));
+	cJSON_ArrayForEach(e, arr)
+		(*n)++;
+	if (nonempty && *n == 0)
+		return report(c, GB_ESCHEMA, "empty", NULL,
+			      "give at least one element",
+			      "must not be empty");
+	return 0;
 }
 
 /* Count the elements of arr, which must be an array. */
 int gb_json_array_len(gb_json_ctx *c, const cJSON *arr, int nonempty,
 		      size_t *n)
 {
-	const cJSON *e;
-
-	if (!cJSON_IsArray(arr))
-		return gb_json_schema(c, "expected an array, got %s",
-				      gb_json_type_name(arr));
-	*n = 0;
-	cJSON_ArrayForEach(e, arr)
-		(*n)++;
-	if (nonempty && *n == 0)
-		return gb_json_schema(c, "must not be empty");
-	return 0;
+	if (c->collect && !arr) {
+		*n = 0;
+		return 0;
+	}
+	return soft(c, array_len(c, arr, nonempty, n));
 }
 
 /* --- scalar values ------------------------------------------------------- */
@@ -554,13 +1152,19 @@ int gb_json_array_len(gb_json_ctx *c, const cJSON *arr, int nonempty,
 int gb_json_read_string(gb_json_ctx *c, const cJSON *val, const char *key,
 			int nonempty, const char **out)
 {
-	size_t mark = gb_json_path_key(c, key);
+	size_t mark;
 
+	if (c->collect && !val)
+		return 0;
+	mark = gb_json_path_key(c, key);
 	if (!cJSON_IsString(val))
-		return gb_json_schema(c, "expected a string, got %s",
-				      gb_json_type_name(val));
+		return soft_pop(c, report(c, GB_ESCHEMA, "wrong_type", NULL,
+					  "write it in double quotes: \"...\"",
+					  "expected a string, got %s",
+					  gb_json_type_name(val)), mark);
 	if (nonempty && !val->valuestring[0])
-		return gb_json_schema(c, "must not be empty");
+		return soft_pop(c, report(c, GB_ESCHEMA, "empty", NULL, NULL,
+					  "must not be empty"), mark);
 	*out = val->valuestring;
 	gb_json_path_pop(c, mark);
 	return 0;
@@ -572,7 +1176,7 @@ int gb_json_copy_string(gb_json_ctx *c, const cJSON *val, const char *key,
 	const char *s = NULL;
 	int rc = gb_json_read_string(c, val, key, 1, &s);
 
-	if (rc)
+	if (rc || !s)
 		return rc;
 	*out = gb_strdup(s);
 	return *out ? 0 : gb_json_nomem(c);
@@ -596,19 +1200,30 @@ static int all_digits(const char *s)
 int gb_json_read_int(gb_json_ctx *c, const cJSON *val, const char *key,
 		     int lo, int hi, int64_t *out)
 {
-	size_t mark = gb_json_path_key(c, key);
-	char shown[GB_JSON_SHOW_BUF];
+	char shown[GB_JSON_SHOW_BUF], note[GB_JSON_SHOW_BUF + 32];
+	size_t mark;
+	int rc;
 
-	if (cJSON_IsString(val) && all_digits(val->valuestring))
-		return gb_json_schema(c, "expected an integer, got a string (write %s without quotes)",
-				      gb_json_show(shown, val->valuestring));
+	if (c->collect && !val)
+		return 0;
+	mark = gb_json_path_key(c, key);
+	if (cJSON_IsString(val) && all_digits(val->valuestring)) {
+		snprintf(note, sizeof note, "write %s without quotes",
+			 gb_json_show(shown, val->valuestring));
+		rc = report(c, GB_ESCHEMA, "integer_as_string", note, NULL,
+			    "expected an integer, got a string");
+		return soft_pop(c, rc, mark);
+	}
 	if (!cJSON_IsNumber(val))
-		return gb_json_schema(c, "expected an integer, got %s",
-				      gb_json_type_name(val));
+		return soft_pop(c, report(c, GB_ESCHEMA, "wrong_type", NULL,
+					  "write a whole number without quotes",
+					  "expected an integer, got %s",
+					  gb_json_type_name(val)), mark);
 	if (val->valuedouble != val->valueint || val->valueint < lo ||
 	    val->valueint > hi)
-		return gb_json_schema(c, "expected an integer from %d to %d",
-				      lo, hi);
+		return soft_pop(c, report(c, GB_ESCHEMA, "out_of_range", NULL,
+					  NULL, "expected an integer from %d to %d",
+					  lo, hi), mark);
 	*out = val->valueint;
 	gb_json_path_pop(c, mark);
 	return 0;
@@ -623,18 +1238,38 @@ int gb_json_read_int(gb_json_ctx *c, const cJSON *val, const char *key,
 int gb_json_decimal_here(gb_json_ctx *c, const cJSON *val, mpq_t out,
 			 const char *example)
 {
-	char shown[GB_JSON_SHOW_BUF];
+	char shown[GB_JSON_SHOW_BUF], hint[GB_JSON_SHOW_BUF + 48];
+	const char *number;
 	const char *why = NULL;
 	const char *s = NULL;
 
-	if (!cJSON_IsString(val))
-		return gb_json_schema(c, "expected a decimal string like \"%s\", got %s",
-				      example, gb_json_type_name(val));
+	if (c->collect && !val)
+		return 0;
+	if (cJSON_IsNumber(val)) {
+		/* The number as written, when collect mode knows it. */
+		number = c->collect ? gb_json_number_text(c) : NULL;
+		snprintf(hint, sizeof hint, "write it as a string: \"%s\"",
+			 number ? gb_json_show(shown, number) : example);
+		return soft(c, report(c, GB_ESCHEMA, "price_as_number", NULL,
+				      hint, "expected a decimal string like \"%s\", got %s",
+				      example, gb_json_type_name(val)));
+	}
+	if (!cJSON_IsString(val)) {
+		snprintf(hint, sizeof hint, "write a decimal string like \"%s\"",
+			 example);
+		return soft(c, report(c, GB_ESCHEMA, "wrong_type", NULL, hint,
+				      "expected a decimal string like \"%s\", got %s",
+				      example, gb_json_type_name(val)));
+	}
 	s = val->valuestring;
-	if (gb_decimal_parse(out, s, strlen(s), 0, &why))
-		return gb_json_schema(c, "invalid decimal \"%s\": %s",
+	if (gb_decimal_parse(out, s, strlen(s), 0, &why)) {
+		snprintf(hint, sizeof hint, "write a plain decimal number like \"%s\"",
+			 example);
+		return soft(c, report(c, GB_ESCHEMA, "bad_decimal", NULL, hint,
+				      "invalid decimal \"%s\": %s",
 				      gb_json_show(shown, s),
-				      why ? why : "not a decimal number");
+				      why ? why : "not a decimal number"));
+	}
 	mpq_canonicalize(out);
 	return 0;
 }
@@ -642,9 +1277,13 @@ int gb_json_decimal_here(gb_json_ctx *c, const cJSON *val, mpq_t out,
 int gb_json_read_decimal(gb_json_ctx *c, const cJSON *val, const char *key,
 			 mpq_t out, const char *example)
 {
-	size_t mark = gb_json_path_key(c, key);
-	int rc = gb_json_decimal_here(c, val, out, example);
+	size_t mark;
+	int rc;
 
+	if (c->collect && !val)
+		return 0;
+	mark = gb_json_path_key(c, key);
+	rc = gb_json_decimal_here(c, val, out, example);
 	if (!rc)
 		gb_json_path_pop(c, mark);
 	return rc;
@@ -654,19 +1293,28 @@ int gb_json_read_decimal(gb_json_ctx *c, const cJSON *val, const char *key,
 int gb_json_read_time(gb_json_ctx *c, const cJSON *val, const char *key,
 		      int64_t *out)
 {
-	size_t mark = gb_json_path_key(c, key);
+	static const char hint[] = "write it like \"2026-01-01T00:00:00Z\"";
 	char shown[GB_JSON_SHOW_BUF];
 	const char *why = NULL;
 	const char *s = NULL;
+	size_t mark;
+	int64_t t;
 
+	if (c->collect && !val)
+		return 0;
+	mark = gb_json_path_key(c, key);
 	if (!cJSON_IsString(val))
-		return gb_json_schema(c, "expected an RFC 3339 timestamp string like \"2026-01-01T00:00:00Z\", got %s",
-				      gb_json_type_name(val));
+		return soft_pop(c, report(c, GB_ESCHEMA, "wrong_type", NULL, hint,
+					  "expected an RFC 3339 timestamp string like \"2026-01-01T00:00:00Z\", got %s",
+					  gb_json_type_name(val)), mark);
 	s = val->valuestring;
-	if (gb_time_parse(out, s, strlen(s), &why))
-		return gb_json_schema(c, "invalid timestamp \"%s\": %s",
-				      gb_json_show(shown, s),
-				      why ? why : "not an RFC 3339 timestamp");
+	if (gb_time_parse(&t, s, strlen(s), &why))
+		return soft_pop(c, report(c, GB_ESCHEMA, "bad_timestamp", NULL,
+					  hint, "invalid timestamp \"%s\": %s",
+					  gb_json_show(shown, s),
+					  why ? why : "not an RFC 3339 timestamp"),
+				mark);
+	*out = t;
 	gb_json_path_pop(c, mark);
 	return 0;
 }
@@ -675,18 +1323,25 @@ int gb_json_read_time(gb_json_ctx *c, const cJSON *val, const char *key,
 int gb_json_read_hour(gb_json_ctx *c, const cJSON *val, const char *key,
 		      int64_t *t)
 {
-	char when[GB_TIME_TEXT_MAX];
-	size_t mark;
-	int rc = gb_json_read_time(c, val, key, t);
+	char when[GB_TIME_TEXT_MAX], hour[GB_TIME_TEXT_MAX], hint[80];
+	size_t mark, errors = c->nerrors;
+	int64_t got = 0, floor;
+	int rc = gb_json_read_time(c, val, key, &got);
 
-	if (rc || *t % 3600 == 0)
-		return rc;
-	gb_time_format(when, sizeof when, *t);
+	if (rc || c->nerrors != errors || !val)
+		return rc;	/* a collected problem leaves *t alone */
+	*t = got;
+	if (got % 3600 == 0)
+		return 0;
+	floor = got - (got % 3600 + 3600) % 3600;
+	gb_time_format(when, sizeof when, got);
+	gb_time_format(hour, sizeof hour, floor);
+	snprintf(hint, sizeof hint, "start at a whole hour, like \"%s\"", hour);
 	mark = gb_json_path_key(c, key);
-	rc = gb_json_schema(c, "%s must fall on a whole UTC hour, got %s", key,
-			    when);
+	rc = report(c, GB_ESCHEMA, "not_on_hour", NULL, hint,
+		    "%s must fall on a whole UTC hour, got %s", key, when);
 	gb_json_path_pop(c, mark);
-	return rc;
+	return soft(c, rc);
 }
 
 /* --- repeats ------------------------------------------------------------- */
@@ -730,6 +1385,38 @@ size_t gb_json_first_repeat(gb_json_keyed *k, size_t n, size_t *first)
 	return best;
 }
 
+static int keyless(const gb_json_keyed *x)
+{
+	return !x->a || !x->b;
+}
+
+/* keyed_cmp, with entries that have no key first (by idx). */
+static int keyed_cmp_keyless(const void *px, const void *py)
+{
+	const gb_json_keyed *x = px, *y = py;
+
+	if (keyless(x) || keyless(y)) {
+		if (keyless(x) != keyless(y))
+			return keyless(x) ? -1 : 1;
+		return (x->idx > y->idx) - (x->idx < y->idx);
+	}
+	return keyed_cmp(px, py);
+}
+
+void gb_json_find_repeats(gb_json_keyed *k, size_t n, size_t *first)
+{
+	size_t i, run = 0;
+
+	if (n)
+		qsort(k, n, sizeof *k, keyed_cmp_keyless);
+	for (i = 0; i < n; i++) {
+		if (i == 0 || keyless(&k[i]) || keyless(&k[i - 1]) ||
+		    !same_key(&k[i - 1], &k[i]))
+			run = i;
+		first[k[i].idx] = k[run].idx;
+	}
+}
+
 int gb_json_read_array(gb_json_ctx *c, const cJSON *arr, int nonempty,
 		       size_t size, void **out, size_t *count,
 		       gb_json_init_fn init, gb_json_elem_fn fn, void *arg)
@@ -737,10 +1424,13 @@ int gb_json_read_array(gb_json_ctx *c, const cJSON *arr, int nonempty,
 	const cJSON *e;
 	size_t n, i;
 	char *a;
-	int rc = gb_json_array_len(c, arr, nonempty, &n);
+	int rc;
 
-	if (rc)
-		return rc;
+	if (c->collect && !arr)
+		return 0;
+	rc = array_len(c, arr, nonempty, &n);
+	if (rc && !(c->collect && rc == GB_ESCHEMA && cJSON_IsArray(arr)))
+		return soft(c, rc);
 	a = gb_calloc(n, size);
 	if (!a)
 		return gb_json_nomem(c);
@@ -752,7 +1442,7 @@ int gb_json_read_array(gb_json_ctx *c, const cJSON *arr, int nonempty,
 	cJSON_ArrayForEach(e, arr) {
 		size_t m = gb_json_path_index(c, i);
 
-		rc = fn(c, arg, e, a + i * size, i);
+		rc = soft_pop(c, fn(c, arg, e, a + i * size, i), m);
 		if (rc)
 			return rc;
 		gb_json_path_pop(c, m);

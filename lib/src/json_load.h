@@ -8,12 +8,35 @@
  * current JSON path, and returns the error code; on success it leaves the
  * path as it found it.  On failure the path is left pointing at the
  * element at fault, so a caller just returns the code.
+ *
+ * Collect mode (gpubill validate): when a context has a collect callback,
+ * every problem becomes a gb_finding given to it (with a stable code, the
+ * path, the line and column of the element and a fix hint), is counted in
+ * nerrors, and reading goes on:
+ *   - a reader returns 0 after reporting, leaving its output as it was (a
+ *     string pointer NULL, a number or decimal at its default) and the
+ *     path as it found it;
+ *   - an unknown or repeated key is reported and skipped;
+ *   - a reader given a NULL member (a required key that was missing, and
+ *     already reported) returns 0 without a word;
+ *   - a value that is not an array is reported and read as an empty one;
+ *   - gb_json_read_object on a value that is not an object reports it and
+ *     returns GB_ESCHEMA: the object cannot be read at all;
+ *   - gb_json_read_array goes on past an element whose reader returned
+ *     GB_ESCHEMA (reported): the element stays in the array, as far as it
+ *     was read, and its reader may mark it;
+ *   - gb_json_parse still stops at a syntax error (GB_ESYNTAX, reported
+ *     with its line and column) or a top level that is not an object.
+ * Only GB_ENOMEM, GB_EINVAL and a failing callback stop a load; they are
+ * left in err as in normal mode.  Without the callback nothing changes: the
+ * first problem stops the load, with the same message as ever.
  */
 #ifndef GPUBILL_JSON_LOAD_H
 #define GPUBILL_JSON_LOAD_H
 
 #include "internal.h"
 
+#include <gpubill/validate.h>
 #include <cjson/cJSON.h>
 #include <gmp.h>
 #include <stdarg.h>
@@ -25,13 +48,53 @@
 /* Room for gb_json_show: the text, a cut character's tail, "..." and NUL. */
 #define GB_JSON_SHOW_BUF (GB_JSON_SHOW_MAX + 8)
 
+/* Positions of a parsed document's elements (collect mode; private). */
+struct gb_json_where;
+
 typedef struct gb_json_ctx {
 	gb_error *err;           /* where problems go; may be NULL */
 	const char *source;      /* file name for messages, never NULL */
 	const char *kind;        /* what the file is: "a pricing table" */
 	char path[GB_ERROR_PATH_MAX];  /* JSON path being read */
 	size_t len;              /* strlen(path) */
+	/* Collect mode, when collect is not NULL (see above).  collect
+	 * returns 0, or a negative gb_error_code that stops the load. */
+	gb_finding_fn collect;
+	void *collect_payload;
+	size_t nerrors;          /* problems reported in collect mode */
+	/* Set around a report, 1 + the index of the member it is about in
+	 * its object, so that its position is that member's even when its
+	 * key is repeated; 0 otherwise. */
+	size_t member_at;
+	/* private to json_load.c */
+	struct gb_json_where *where;   /* set by gb_json_parse, collect mode */
 } gb_json_ctx;
+
+/* Is c collecting every problem? */
+static inline int gb_json_collecting(const gb_json_ctx *c)
+{
+	return c->collect != NULL;
+}
+
+/*
+ * Free what collect mode keeps of the document last parsed with c (its
+ * positions); c can then parse another.  No-op in normal mode.
+ */
+void gb_json_ctx_release(gb_json_ctx *c);
+
+/*
+ * Collect mode: the line and column (1-based, in characters) of the
+ * element at path in the document last parsed with c, or of the deepest
+ * element on the way to it that exists; 0 and 0 when unknown.
+ */
+void gb_json_locate(const gb_json_ctx *c, const char *path, uint64_t *line,
+		    uint64_t *column);
+
+/*
+ * Collect mode: a JSON number at the current path as it was written
+ * ("2.50"), for a hint; NULL when unknown or in normal mode.
+ */
+const char *gb_json_number_text(const gb_json_ctx *c);
 
 /* --- messages ------------------------------------------------------------ */
 
@@ -52,6 +115,23 @@ int gb_json_fail(gb_json_ctx *c, int code, const char *fmt, ...)
 	GB_PRINTF(3, 4);
 int gb_json_schema(gb_json_ctx *c, const char *fmt, ...) GB_PRINTF(2, 3);
 int gb_json_nomem(gb_json_ctx *c);
+
+/*
+ * Report a schema problem of kind code (a stable finding code such as
+ * "unknown_key") at the current path.  In normal mode the message is fmt's
+ * text, followed by " (note)" when note is not NULL, and GB_ESCHEMA is
+ * returned.  In collect mode the message is fmt's text alone, the hint is
+ * hint, else note, else empty, and 0 is returned (or the callback's error).
+ */
+int gb_json_report(gb_json_ctx *c, const char *code, const char *note,
+		   const char *hint, const char *fmt, ...) GB_PRINTF(5, 6);
+
+/*
+ * For a caller that goes on after a part failed: in collect mode, a
+ * GB_ESCHEMA from a reader (already reported) becomes 0 and the path goes
+ * back to mark; anything else is returned as it is.
+ */
+int gb_json_recover(gb_json_ctx *c, int rc, size_t mark);
 
 /* --- JSON paths ---------------------------------------------------------- */
 
@@ -164,5 +244,14 @@ typedef struct gb_json_keyed {
  * one's in *first.
  */
 size_t gb_json_first_repeat(gb_json_keyed *k, size_t n, size_t *first);
+
+/*
+ * Sort k[0..n) and set first[idx], for every entry, to the idx of the
+ * first entry in file order with the same key (its own idx when it is the
+ * first).  An entry whose a is NULL (a key that could not be read) sorts
+ * first and never repeats.  idx must be below n.  The order for entries
+ * with keys is gb_json_first_repeat's.
+ */
+void gb_json_find_repeats(gb_json_keyed *k, size_t n, size_t *first);
 
 #endif

@@ -13,6 +13,13 @@
  * partly built table - arrays are zeroed and every mpq_t is initialised as
  * soon as the struct holding it exists - so each error path just returns
  * and gb_prices_load frees the whole table once.
+ *
+ * Collect mode (gpubill validate, see json_load.h): every reader goes on
+ * after a problem, so each check that builds on an earlier value first
+ * makes sure no problem was reported while reading it (c->nerrors), and
+ * marks what it could not read (a price's bad, a NULL sku, a version's
+ * bad_from), so that one mistake gives one finding and the warnings of
+ * validate.c skip what is unknown.
  */
 #include "internal.h"
 #include "json_load.h"
@@ -21,6 +28,7 @@
 #include <gpubill/timestamp.h>
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #define FORMAT_NAME "gpubill-pricing/1"
@@ -28,11 +36,15 @@
 /* Longest increment or minimum a table may set: a leap year. */
 #define MAX_SECONDS (86400 * 366)
 
+/* Problems reported since mark (collect mode; 0 in normal mode). */
+#define SINCE(c, mark) ((c)->nerrors - (mark))
+
 /* --- prices -------------------------------------------------------------- */
 
 static void price_init(gb_price *p)
 {
 	p->mode = GB_PRICE_FLAT;
+	p->bad = 0;
 	mpq_init(p->flat);
 	p->ntiers = 0;
 	p->tiers = NULL;
@@ -65,26 +77,57 @@ static void price_free(gb_price *p)
 static int read_up_to(gb_json_ctx *c, const cJSON *val, gb_price *p, size_t i)
 {
 	gb_tier *t = &p->tiers[i];
-	int rc;
+	char shown[GB_JSON_SHOW_BUF], prev[64], hint[160];
+	const char *number;
+	size_t errors = c->nerrors, j;
 
 	if (cJSON_IsNull(val)) {
 		if (i + 1 < p->ntiers)
-			return gb_json_schema(c, "only the last tier may have \"up_to\": null");
+			return gb_json_report(c, "bad_last_tier", NULL,
+					      "give this tier an upper bound like \"1000\": only the last one is open-ended",
+					      "only the last tier may have \"up_to\": null");
 		return 0;
 	}
+	t->bad = 1;	/* until it is read */
 	if (i + 1 == p->ntiers)
-		return gb_json_schema(c, "the last tier must have \"up_to\": null, so that every quantity has a price");
-	if (!cJSON_IsString(val))
-		return gb_json_schema(c, "expected a decimal string like \"1000\" or null, got %s",
+		return gb_json_report(c, "bad_last_tier", NULL,
+				      "write \"up_to\": null on the last tier",
+				      "the last tier must have \"up_to\": null, so that every quantity has a price");
+	if (!cJSON_IsString(val)) {
+		number = cJSON_IsNumber(val) ? gb_json_number_text(c) : NULL;
+		if (number)
+			snprintf(hint, sizeof hint, "write it as a string: \"%s\"",
+				 gb_json_show(shown, number));
+		else
+			snprintf(hint, sizeof hint, "write a decimal string like \"1000\", or null on the last tier");
+		return gb_json_report(c, cJSON_IsNumber(val) ? "price_as_number"
+							    : "wrong_type",
+				      NULL, hint,
+				      "expected a decimal string like \"1000\" or null, got %s",
 				      gb_json_type_name(val));
-	rc = gb_json_decimal_here(c, val, t->up_to, "1000");
-	if (rc)
-		return rc;
+	}
+	if (gb_json_decimal_here(c, val, t->up_to, "1000"))
+		return GB_ESCHEMA;
+	if (SINCE(c, errors))
+		return 0;
+	t->bad = 0;
 	t->bounded = 1;
 	if (mpq_sgn(t->up_to) <= 0)
-		return gb_json_schema(c, "up_to must be greater than 0");
-	if (i > 0 && mpq_cmp(t->up_to, p->tiers[i - 1].up_to) <= 0)
-		return gb_json_schema(c, "up_to must be greater than the previous tier's up_to");
+		return gb_json_report(c, "out_of_range", NULL,
+				      "a tier bound is a quantity above 0",
+				      "up_to must be greater than 0");
+	/* The bound before, skipping tiers that could not be read. */
+	for (j = i; j-- > 0;)
+		if (p->tiers[j].bounded && !p->tiers[j].bad)
+			break;
+	if (j != (size_t)-1 && mpq_cmp(t->up_to, p->tiers[j].up_to) <= 0) {
+		gb_decimal_format(prev, sizeof prev, p->tiers[j].up_to, 0,
+				  GB_DECIMAL_MAX_FRACTION, GB_ROUND_HALF_EVEN);
+		snprintf(hint, sizeof hint, "list tiers by increasing up_to: this one must be above \"%s\" (tier %zu)",
+			 prev, j + 1);
+		return gb_json_report(c, "tiers_not_increasing", NULL, hint,
+				      "up_to must be greater than the previous tier's up_to");
+	}
 	return 0;
 }
 
@@ -104,17 +147,23 @@ static int read_tier(gb_json_ctx *c, const cJSON *obj, gb_price *p, size_t i)
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, v, 2);
-	if (!rc && !v[0])
-		rc = gb_json_schema(c, "missing required key 'up_to' (use null for the last tier)");
+	if (!rc && !v[0]) {
+		p->tiers[i].bad = 1;
+		rc = gb_json_report(c, "missing_key", "use null for the last tier",
+				    "add \"up_to\": a bound like \"1000\", or null on the last tier",
+				    "missing required key 'up_to'");
+	}
 	if (!rc)
 		rc = gb_json_require(c, v[1], "price");
 	if (rc)
 		return rc;
-	mark = gb_json_path_key(c, "up_to");
-	rc = read_up_to(c, v[0], p, i);
-	if (rc)
-		return rc;
-	gb_json_path_pop(c, mark);
+	if (v[0]) {
+		mark = gb_json_path_key(c, "up_to");
+		rc = read_up_to(c, v[0], p, i);
+		if (rc)
+			return rc;
+		gb_json_path_pop(c, mark);
+	}
 	return gb_json_read_decimal(c, v[1], "price", p->tiers[i].price,
 				    "0.95");
 }
@@ -126,7 +175,7 @@ static int read_tier_mode(gb_json_ctx *c, const cJSON *val, gb_price *out)
 	const char *s = NULL;
 	int rc = gb_json_read_string(c, val, "mode", 0, &s);
 
-	if (rc)
+	if (rc || !s)
 		return rc;
 	if (strcmp(s, "graduated") == 0) {
 		out->mode = GB_PRICE_GRADUATED;
@@ -146,8 +195,11 @@ static int read_tier_mode(gb_json_ctx *c, const cJSON *val, gb_price *out)
 static int tier_elem(gb_json_ctx *c, void *price, const cJSON *e, void *elem,
 		     size_t i)
 {
-	(void)elem; /* read_tier fills price->tiers[i] */
-	return read_tier(c, e, price, i);
+	int rc = read_tier(c, e, price, i);
+
+	if (rc)
+		((gb_tier *)elem)->bad = 1;
+	return rc;
 }
 
 static int read_tiered(gb_json_ctx *c, const cJSON *obj, gb_price *out)
@@ -182,16 +234,26 @@ static int price_here(gb_json_ctx *c, const cJSON *val, gb_price *out)
 		return read_tiered(c, val, out);
 	if (cJSON_IsString(val) || cJSON_IsNumber(val))
 		return gb_json_decimal_here(c, val, out->flat, "0.95");
-	return gb_json_schema(c, "expected a decimal string like \"0.95\" or a tier object, got %s",
+	return gb_json_report(c, "wrong_type", NULL,
+			      "write a decimal string like \"0.95\", or a tier object {\"mode\": ..., \"tiers\": [...]}",
+			      "expected a decimal string like \"0.95\" or a tier object, got %s",
 			      gb_json_type_name(val));
 }
 
 static int read_price(gb_json_ctx *c, const cJSON *val, const char *key,
 		      gb_price *out)
 {
-	size_t mark = gb_json_path_key(c, key);
-	int rc = price_here(c, val, out);
+	size_t mark, errors = c->nerrors;
+	int rc;
 
+	if (gb_json_collecting(c) && !val) {
+		out->bad = 1;	/* missing: already reported */
+		return 0;
+	}
+	mark = gb_json_path_key(c, key);
+	rc = gb_json_recover(c, price_here(c, val, out), mark);
+	if (SINCE(c, errors))
+		out->bad = 1;
 	if (!rc)
 		gb_json_path_pop(c, mark);
 	return rc;
@@ -212,24 +274,39 @@ static int read_price_opt(gb_json_ctx *c, const cJSON *val, const char *key,
 
 /* --- uniqueness ---------------------------------------------------------- */
 
-/* Report the repeat at member key[idx] of the current path. */
 static int repeat_error(gb_json_ctx *c, const char *key, size_t idx,
-			const char *fmt, ...) GB_PRINTF(4, 5);
+			size_t first, const char *fmt, ...) GB_PRINTF(5, 6);
 
+/*
+ * Report entry key[idx] of the current path as repeating key[first]:
+ * "what (first given at key[first])".
+ */
 static int repeat_error(gb_json_ctx *c, const char *key, size_t idx,
-			const char *fmt, ...)
+			size_t first, const char *fmt, ...)
 {
+	char msg[GB_ERROR_MESSAGE_MAX], note[96], hint[160];
+	size_t mark = c->len;
 	va_list ap;
+	int rc;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(note, sizeof note, "first given at %s[%zu]", key, first);
+	snprintf(hint, sizeof hint, "remove one of the two, or merge them (the first is %s[%zu])",
+		 key, first);
 	gb_json_path_key(c, key);
 	gb_json_path_index(c, idx);
-	va_start(ap, fmt);
-	gb_json_vfail(c, GB_ESCHEMA, fmt, ap);
-	va_end(ap);
-	return GB_ESCHEMA;
+	rc = gb_json_report(c, "duplicate_entry", note, hint, "%s", msg);
+	if (!rc)
+		gb_json_path_pop(c, mark);
+	return rc;
 }
 
-/* The (name, region) of rate i of a version's gpu or token rates. */
+/*
+ * The (name, region) of rate i of a version's gpu or token rates; NULL
+ * when it could not be read.
+ */
 typedef void (*rate_key_fn)(const gb_version *v, size_t i, const char **name,
 			    const char **region);
 
@@ -252,29 +329,38 @@ static int unique_rates(gb_json_ctx *c, const gb_version *v, size_t n,
 			rate_key_fn key_of, const char *what)
 {
 	gb_json_keyed *k;
-	size_t i, dup, first = 0;
+	size_t i, *first;
 	const char *name, *region;
 	char s1[GB_JSON_SHOW_BUF], s2[GB_JSON_SHOW_BUF];
+	int rc = 0;
 
 	if (n < 2)
 		return 0;
 	k = gb_malloc(n * sizeof *k);
-	if (!k)
+	first = gb_malloc(n * sizeof *first);
+	if (!k || !first) {
+		gb_free(k);
+		gb_free(first);
 		return gb_json_nomem(c);
+	}
 	for (i = 0; i < n; i++) {
 		key_of(v, i, &k[i].a, &k[i].b);
 		k[i].t = 0;
 		k[i].idx = i;
 	}
-	dup = gb_json_first_repeat(k, n, &first);
+	gb_json_find_repeats(k, n, first);
 	gb_free(k);
-	if (dup == n)
-		return 0;
-	key_of(v, dup, &name, &region);
-	return repeat_error(c, "rates", dup,
-			    "duplicate rate for %s '%s' in region '%s' (first given at rates[%zu])",
-			    what, gb_json_show(s1, name), gb_json_show(s2, region),
-			    first);
+	for (i = 0; i < n && !rc; i++) {
+		if (first[i] == i)
+			continue;
+		key_of(v, i, &name, &region);
+		rc = repeat_error(c, "rates", i, first[i],
+				  "duplicate rate for %s '%s' in region '%s'",
+				  what, gb_json_show(s1, name),
+				  gb_json_show(s2, region));
+	}
+	gb_free(first);
+	return rc;
 }
 
 /*
@@ -283,36 +369,45 @@ static int unique_rates(gb_json_ctx *c, const gb_version *v, size_t n,
  */
 static int sort_spot_points(gb_json_ctx *c, gb_version *v)
 {
-	size_t i, n = v->nspot_points, dup, first = 0;
+	size_t i, n = v->nspot_points, *first;
 	char s1[GB_JSON_SHOW_BUF], s2[GB_JSON_SHOW_BUF], when[GB_TIME_TEXT_MAX];
 	gb_spot_point *sorted;
 	gb_json_keyed *k;
+	int rc = 0;
 
 	if (n < 2)
 		return 0;
 	k = gb_malloc(n * sizeof *k);
-	if (!k)
+	first = gb_malloc(n * sizeof *first);
+	if (!k || !first) {
+		gb_free(k);
+		gb_free(first);
 		return gb_json_nomem(c);
+	}
 	for (i = 0; i < n; i++) {
-		k[i].a = v->spot_points[i].sku;
-		k[i].b = v->spot_points[i].region;
-		k[i].t = v->spot_points[i].from;
+		const gb_spot_point *sp = &v->spot_points[i];
+
+		k[i].a = sp->bad_from ? NULL : sp->sku;
+		k[i].b = sp->region;
+		k[i].t = sp->from;
 		k[i].idx = i;
 	}
-	dup = gb_json_first_repeat(k, n, &first);
-	if (dup < n) {
-		gb_free(k);
-		gb_time_format(when, sizeof when, v->spot_points[dup].from);
-		return repeat_error(c, "spot_prices", dup,
-				    "duplicate spot price for sku '%s' in region '%s' from %s (first given at spot_prices[%zu])",
-				    gb_json_show(s1, v->spot_points[dup].sku),
-				    gb_json_show(s2, v->spot_points[dup].region),
-				    when, first);
+	gb_json_find_repeats(k, n, first);
+	for (i = 0; i < n && !rc; i++) {
+		if (first[i] == i)
+			continue;
+		gb_time_format(when, sizeof when, v->spot_points[i].from);
+		rc = repeat_error(c, "spot_prices", i, first[i],
+				  "duplicate spot price for sku '%s' in region '%s' from %s",
+				  gb_json_show(s1, v->spot_points[i].sku),
+				  gb_json_show(s2, v->spot_points[i].region),
+				  when);
 	}
-	sorted = gb_malloc(n * sizeof *sorted);
+	gb_free(first);
+	sorted = rc ? NULL : gb_malloc(n * sizeof *sorted);
 	if (!sorted) {
 		gb_free(k);
-		return gb_json_nomem(c);
+		return rc ? rc : gb_json_nomem(c);
 	}
 	/* A struct copy moves an mpq_t: the old array is freed, not cleared. */
 	for (i = 0; i < n; i++)
@@ -340,22 +435,19 @@ static void gpu_rate_clear(gb_gpu_rate *r)
 	gb_free(r->reserved);
 }
 
-/* The first member of obj whose name repeats an earlier one, or NULL. */
-static const cJSON *repeated_member(gb_json_ctx *c, const cJSON *obj,
-				    size_t n, int *rc)
+/*
+ * The n members of obj by name: first[i] is the position of the first
+ * member with member i's name (i itself when it is the first).
+ */
+static int member_repeats(gb_json_ctx *c, const cJSON *obj, size_t n,
+			  size_t *first)
 {
-	const cJSON *m, *found = NULL;
-	gb_json_keyed *k;
-	size_t i = 0, dup, first = 0;
+	const cJSON *m;
+	gb_json_keyed *k = gb_malloc(n * sizeof *k);
+	size_t i = 0;
 
-	*rc = 0;
-	if (n < 2)
-		return NULL;
-	k = gb_malloc(n * sizeof *k);
-	if (!k) {
-		*rc = gb_json_nomem(c);
-		return NULL;
-	}
+	if (!k)
+		return gb_json_nomem(c);
 	cJSON_ArrayForEach(m, obj) {
 		k[i].a = m->string;
 		k[i].b = "";
@@ -363,58 +455,88 @@ static const cJSON *repeated_member(gb_json_ctx *c, const cJSON *obj,
 		k[i].idx = i;
 		i++;
 	}
-	dup = gb_json_first_repeat(k, n, &first);
+	gb_json_find_repeats(k, n, first);
 	gb_free(k);
-	i = 0;
-	cJSON_ArrayForEach(m, obj)
-		if (i++ == dup)
-			found = m;
-	return found;
+	return 0;
 }
 
-/* "reserved": {"1y": price, "3y": price, ...} at the current path. */
+/*
+ * "reserved": {"1y": price, "3y": price, ...} at the current path.  A term
+ * given twice is an error; in collect mode the first one is read.
+ */
 static int read_reserved(gb_json_ctx *c, const cJSON *obj, gb_gpu_rate *r)
 {
-	const cJSON *m, *dup;
-	size_t n = 0, i = 0;
+	char hint[GB_JSON_SHOW_BUF + 64], shown[GB_JSON_SHOW_BUF];
+	const cJSON *m;
+	size_t n = 0, i = 0, mark, *first;
 	int rc;
 
 	if (!cJSON_IsObject(obj))
-		return gb_json_schema(c, "expected an object mapping terms to prices, like {\"1y\": \"1.625\"}, got %s",
+		return gb_json_report(c, "wrong_type", NULL,
+				      "write it as an object of terms and prices, like {\"1y\": \"1.625\"}",
+				      "expected an object mapping terms to prices, like {\"1y\": \"1.625\"}, got %s",
 				      gb_json_type_name(obj));
 	cJSON_ArrayForEach(m, obj)
 		n++;
 	if (n == 0)
-		return gb_json_schema(c, "must name at least one term, like {\"1y\": \"1.625\"}");
-	dup = repeated_member(c, obj, n, &rc);
-	if (rc)
-		return rc;
-	if (dup) {
-		gb_json_path_key(c, dup->string);
-		return gb_json_schema(c, "duplicate key '%s'", dup->string);
-	}
-	r->reserved = gb_calloc(n, sizeof *r->reserved);
-	if (!r->reserved)
+		return gb_json_report(c, "empty", NULL,
+				      "give a term and its price, like {\"1y\": \"1.625\"}, or remove \"reserved\"",
+				      "must name at least one term, like {\"1y\": \"1.625\"}");
+	first = gb_malloc(n * sizeof *first);
+	if (!first)
 		return gb_json_nomem(c);
-	for (i = 0; i < n; i++)
-		price_init(&r->reserved[i].price);
-	r->nreserved = n;
+	rc = member_repeats(c, obj, n, first);
 	i = 0;
 	cJSON_ArrayForEach(m, obj) {
-		gb_reserved_price *rp = &r->reserved[i++];
-
-		if (!m->string[0]) {
-			gb_json_path_key(c, m->string);
-			return gb_json_schema(c, "a reserved term name must not be empty");
-		}
-		rp->term = gb_strdup(m->string);
-		if (!rp->term)
-			return gb_json_nomem(c);
-		rc = read_price(c, m, m->string, &rp->price);
 		if (rc)
-			return rc;
+			break;
+		if (first[i] != i) {
+			mark = gb_json_path_key(c, m->string);
+			snprintf(hint, sizeof hint, "keep one '%s' and remove the other: only one value can count",
+				 gb_json_show(shown, m->string));
+			c->member_at = i + 1;
+			rc = gb_json_report(c, "duplicate_key", NULL, hint,
+					    "duplicate key '%s'", m->string);
+			c->member_at = 0;
+			if (!rc)
+				gb_json_path_pop(c, mark);
+		}
+		i++;
 	}
-	return 0;
+	if (!rc) {
+		r->reserved = gb_calloc(n, sizeof *r->reserved);
+		if (!r->reserved)
+			rc = gb_json_nomem(c);
+	}
+	i = 0;
+	cJSON_ArrayForEach(m, obj) {
+		gb_reserved_price *rp;
+
+		if (rc)
+			break;
+		if (first[i] != i) {
+			i++;
+			continue;	/* a repeat, reported above */
+		}
+		i++;
+		if (!m->string[0]) {
+			mark = gb_json_path_key(c, m->string);
+			rc = gb_json_report(c, "empty", NULL,
+					    "name the term, like \"1y\"",
+					    "a reserved term name must not be empty");
+			if (!rc)
+				gb_json_path_pop(c, mark);
+			continue;
+		}
+		rp = &r->reserved[r->nreserved];
+		price_init(&rp->price);
+		r->nreserved++;
+		rp->term = gb_strdup(m->string);
+		rc = rp->term ? read_price(c, m, m->string, &rp->price)
+			      : gb_json_nomem(c);
+	}
+	gb_free(first);
+	return rc;
 }
 
 static int read_gpu_rate(gb_json_ctx *c, const cJSON *obj, gb_gpu_rate *r)
@@ -423,7 +545,7 @@ static int read_gpu_rate(gb_json_ctx *c, const cJSON *obj, gb_gpu_rate *r)
 		"sku", "region", "on_demand", "spot", "reserved"
 	};
 	const cJSON *v[5];
-	size_t mark;
+	size_t mark, errors = c->nerrors;
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, v, 5);
@@ -448,8 +570,11 @@ static int read_gpu_rate(gb_json_ctx *c, const cJSON *obj, gb_gpu_rate *r)
 			return rc;
 		gb_json_path_pop(c, mark);
 	}
-	if (!r->on_demand && !r->spot && !r->nreserved)
-		return gb_json_schema(c, "a rate needs at least one price: on_demand, spot or reserved");
+	/* After another problem in the rate, this would only repeat it. */
+	if (!r->on_demand && !r->spot && !r->nreserved && !SINCE(c, errors))
+		return gb_json_report(c, "no_price", NULL,
+				      "give it an \"on_demand\", \"spot\" or \"reserved\" price",
+				      "a rate needs at least one price: on_demand, spot or reserved");
 	return 0;
 }
 
@@ -457,7 +582,7 @@ static int read_spot_point(gb_json_ctx *c, const cJSON *obj, gb_spot_point *sp)
 {
 	static const char *const keys[] = { "sku", "region", "from", "price" };
 	const cJSON *v[4];
-	size_t i;
+	size_t i, errors;
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, v, 4);
@@ -467,8 +592,11 @@ static int read_spot_point(gb_json_ctx *c, const cJSON *obj, gb_spot_point *sp)
 		rc = gb_json_copy_string(c, v[0], "sku", &sp->sku);
 	if (!rc)
 		rc = gb_json_copy_string(c, v[1], "region", &sp->region);
+	errors = c->nerrors;
 	if (!rc)
 		rc = gb_json_read_time(c, v[2], "from", &sp->from);
+	if (!v[2] || SINCE(c, errors))
+		sp->bad_from = 1;
 	if (!rc)
 		rc = read_price(c, v[3], "price", &sp->price);
 	return rc;
@@ -503,9 +631,17 @@ static void spot_point_init(void *elem)
 static int spot_point_elem(gb_json_ctx *c, void *arg, const cJSON *e,
 			   void *elem, size_t i)
 {
+	gb_spot_point *sp = elem;
+	int rc;
+
 	(void)arg;
-	(void)i;
-	return read_spot_point(c, e, elem);
+	sp->index = i;
+	rc = read_spot_point(c, e, sp);
+	if (rc) {
+		sp->bad_from = 1;
+		sp->price.bad = 1;
+	}
+	return rc;
 }
 
 static int read_spot_points(gb_json_ctx *c, const cJSON *arr, gb_version *v)
@@ -568,6 +704,7 @@ static int read_token_rate(gb_json_ctx *c, const cJSON *obj, gb_token_rate *r)
 		"model", "region", "input", "cached_input", "output"
 	};
 	const cJSON *v[5];
+	size_t errors = c->nerrors;
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, v, 5);
@@ -585,8 +722,12 @@ static int read_token_rate(gb_json_ctx *c, const cJSON *obj, gb_token_rate *r)
 		rc = read_price_opt(c, v[3], "cached_input", &r->cached_input);
 	if (!rc)
 		rc = read_price_opt(c, v[4], "output", &r->output);
-	if (!rc && !r->input && !r->cached_input && !r->output)
-		rc = gb_json_schema(c, "a rate needs at least one price: input, cached_input or output");
+	/* After another problem in the rate, this would only repeat it. */
+	if (!rc && !r->input && !r->cached_input && !r->output &&
+	    !SINCE(c, errors))
+		rc = gb_json_report(c, "no_price", NULL,
+				    "give it an \"input\", \"cached_input\" or \"output\" price",
+				    "a rate needs at least one price: input, cached_input or output");
 	return rc;
 }
 
@@ -617,16 +758,21 @@ static int read_tokens(gb_json_ctx *c, const cJSON *obj, gb_version *v)
 	static const char *const keys[] = { "batch_discount", "rates" };
 	const cJSON *val[2];
 	char shown[GB_JSON_SHOW_BUF];
-	size_t mark;
+	size_t mark, errors;
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, val, 2);
 	if (!rc && val[0]) {
+		errors = c->nerrors;
 		rc = gb_json_read_decimal(c, val[0], keys[0],
 					  v->batch_discount, "0.50");
-		if (!rc && mpq_cmp_ui(v->batch_discount, 1, 1) > 0) {
+		if (SINCE(c, errors))
+			mpq_set_ui(v->batch_discount, 0, 1);
+		else if (!rc && mpq_cmp_ui(v->batch_discount, 1, 1) > 0) {
 			mark = gb_json_path_key(c, keys[0]);
-			rc = gb_json_schema(c, "batch_discount must be from 0 to 1 (a fraction of the price), got \"%s\"",
+			rc = gb_json_report(c, "out_of_range", NULL,
+					    "write a fraction of the price: \"0.50\" takes half off",
+					    "batch_discount must be from 0 to 1 (a fraction of the price), got \"%s\"",
 					    gb_json_show(shown, val[0]->valuestring));
 			gb_json_path_pop(c, mark);
 		}
@@ -660,6 +806,21 @@ static void version_clear(gb_version *v)
 	mpq_clear(v->batch_discount);
 }
 
+/* "gpu" or "tokens" of a version: flag is set when it had a problem. */
+static int read_section(gb_json_ctx *c, const cJSON *val, const char *key,
+			int (*read)(gb_json_ctx *, const cJSON *, gb_version *),
+			gb_version *v, int *flag)
+{
+	size_t mark = gb_json_path_key(c, key), errors = c->nerrors;
+	int rc = gb_json_recover(c, read(c, val, v), mark);
+
+	if (SINCE(c, errors))
+		*flag = 1;
+	if (!rc)
+		gb_json_path_pop(c, mark);
+	return rc;
+}
+
 static int read_version(gb_json_ctx *c, const cJSON *obj, gb_version *v)
 {
 	static const char *const keys[] = {
@@ -667,38 +828,34 @@ static int read_version(gb_json_ctx *c, const cJSON *obj, gb_version *v)
 	};
 	const cJSON *val[5];
 	const char *text = NULL;
-	size_t mark;
+	size_t errors = c->nerrors, keys_wrong;
 	int rc;
 
 	rc = gb_json_read_object(c, obj, keys, val, 5);
+	keys_wrong = SINCE(c, errors);
 	if (!rc)
 		rc = gb_json_require(c, val[0], "effective_from");
+	errors = c->nerrors;
 	if (!rc)
 		rc = gb_json_read_hour(c, val[0], "effective_from",
 				       &v->effective_from);
+	if (!val[0] || SINCE(c, errors))
+		v->bad_from = 1;
 	if (!rc && val[1])
 		rc = gb_json_read_string(c, val[1], keys[1], 0, &text);
 	if (!rc && val[2])
 		rc = gb_json_read_string(c, val[2], keys[2], 0, &text);
-	if (!rc && !val[3] && !val[4])
-		rc = gb_json_schema(c, "a version needs \"gpu\" or \"tokens\" prices");
-	if (rc)
-		return rc;
-	if (val[3]) {
-		mark = gb_json_path_key(c, "gpu");
-		rc = read_gpu(c, val[3], v);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, mark);
-	}
-	if (val[4]) {
-		mark = gb_json_path_key(c, "tokens");
-		rc = read_tokens(c, val[4], v);
-		if (rc)
-			return rc;
-		gb_json_path_pop(c, mark);
-	}
-	return 0;
+	/* An unknown key may well be a misspelt "gpu": that says it all. */
+	if (!rc && !val[3] && !val[4] && !keys_wrong)
+		rc = gb_json_report(c, "no_price", NULL,
+				    "add a \"gpu\" or a \"tokens\" section",
+				    "a version needs \"gpu\" or \"tokens\" prices");
+	if (!rc && val[3])
+		rc = read_section(c, val[3], "gpu", read_gpu, v, &v->bad_gpu);
+	if (!rc && val[4])
+		rc = read_section(c, val[4], "tokens", read_tokens, v,
+				  &v->bad_tokens);
+	return rc;
 }
 
 /*
@@ -708,33 +865,48 @@ static int read_version(gb_json_ctx *c, const cJSON *obj, gb_version *v)
  */
 static int sort_versions(gb_json_ctx *c, gb_prices *p)
 {
-	size_t i, n = p->nversions, dup, first = 0;
-	char when[GB_TIME_TEXT_MAX];
+	size_t i, n = p->nversions, *first, mark = c->len;
+	char when[GB_TIME_TEXT_MAX], hint[160];
 	gb_version *sorted;
 	gb_json_keyed *k;
+	int rc = 0;
 
+	if (n == 0)
+		return 0;
 	k = gb_malloc(n * sizeof *k);
-	if (!k)
+	first = gb_malloc(n * sizeof *first);
+	if (!k || !first) {
+		gb_free(k);
+		gb_free(first);
 		return gb_json_nomem(c);
+	}
 	for (i = 0; i < n; i++) {
-		k[i].a = k[i].b = "";
+		k[i].a = p->versions[i].bad_from ? NULL : "";
+		k[i].b = "";
 		k[i].t = p->versions[i].effective_from;
 		k[i].idx = i;
 	}
-	dup = gb_json_first_repeat(k, n, &first);
-	if (dup < n) {
-		gb_free(k);
-		gb_time_format(when, sizeof when, p->versions[dup].effective_from);
+	gb_json_find_repeats(k, n, first);
+	for (i = 0; i < n && !rc; i++) {
+		if (first[i] == i)
+			continue;
+		gb_time_format(when, sizeof when, p->versions[i].effective_from);
+		snprintf(hint, sizeof hint, "give each version its own effective_from, or merge it into versions[%zu]",
+			 first[i]);
 		gb_json_path_key(c, "versions");
-		gb_json_path_index(c, dup);
+		gb_json_path_index(c, i);
 		gb_json_path_key(c, "effective_from");
-		return gb_json_schema(c, "versions[%zu] is already effective from %s",
-				      first, when);
+		rc = gb_json_report(c, "duplicate_entry", NULL, hint,
+				    "versions[%zu] is already effective from %s",
+				    first[i], when);
+		if (!rc)
+			gb_json_path_pop(c, mark);
 	}
-	sorted = gb_malloc(n * sizeof *sorted);
+	gb_free(first);
+	sorted = rc ? NULL : gb_malloc(n * sizeof *sorted);
 	if (!sorted) {
 		gb_free(k);
-		return gb_json_nomem(c);
+		return rc ? rc : gb_json_nomem(c);
 	}
 	for (i = 0; i < n; i++)
 		sorted[i] = p->versions[k[i].idx];
@@ -755,9 +927,15 @@ static void version_init(void *elem)
 static int version_elem(gb_json_ctx *c, void *arg, const cJSON *e, void *elem,
 			size_t i)
 {
+	gb_version *v = elem;
+	int rc;
+
 	(void)arg;
-	(void)i;
-	return read_version(c, e, elem);
+	v->index = i;
+	rc = read_version(c, e, v);
+	if (rc)
+		v->bad_from = v->bad_gpu = v->bad_tokens = 1;
+	return rc;
 }
 
 static int read_versions(gb_json_ctx *c, const cJSON *arr, gb_prices *p)
@@ -778,7 +956,7 @@ static int read_versions(gb_json_ctx *c, const cJSON *arr, gb_prices *p)
 /*
  * "format" is checked before anything else: handed some other gpubill file
  * (contracts, costs), the useful message is which format it is, not that
- * its keys are unknown.
+ * its keys are unknown.  In collect mode reading stops there too.
  */
 static int check_format(gb_json_ctx *c, const cJSON *root)
 {
@@ -788,14 +966,23 @@ static int check_format(gb_json_ctx *c, const cJSON *root)
 	int rc = 0;
 
 	if (!f)
-		return gb_json_schema(c, "missing required key 'format' (a pricing table starts with \"format\": \"" FORMAT_NAME "\")");
+		return gb_json_report(c, "missing_key",
+				      "a pricing table starts with \"format\": \"" FORMAT_NAME "\"",
+				      NULL, "missing required key 'format'");
 	mark = gb_json_path_key(c, "format");
-	if (!cJSON_IsString(f))
-		rc = gb_json_schema(c, "expected the string \"" FORMAT_NAME "\", got %s",
+	if (!cJSON_IsString(f)) {
+		rc = gb_json_report(c, "bad_format", NULL,
+				    "write \"format\": \"" FORMAT_NAME "\"",
+				    "expected the string \"" FORMAT_NAME "\", got %s",
 				    gb_json_type_name(f));
-	else if (strcmp(f->valuestring, FORMAT_NAME) != 0)
-		rc = gb_json_schema(c, "unsupported format \"%s\" (this version of gpubill reads \"" FORMAT_NAME "\")",
+	} else if (strcmp(f->valuestring, FORMAT_NAME) != 0) {
+		rc = gb_json_report(c, "bad_format",
+				    "this version of gpubill reads \"" FORMAT_NAME "\"",
+				    NULL, "unsupported format \"%s\"",
 				    gb_json_show(shown, f->valuestring));
+		if (!rc)
+			rc = GB_ESCHEMA;	/* some other file: stop */
+	}
 	if (!rc)
 		gb_json_path_pop(c, mark);
 	return rc;
@@ -808,7 +995,7 @@ static int read_currency(gb_json_ctx *c, const cJSON *val, gb_prices *p)
 	size_t mark;
 	int rc = gb_json_read_string(c, val, "currency", 0, &s);
 
-	if (rc)
+	if (rc || !s)
 		return rc;
 	if (strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' &&
 	    s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z') {
@@ -816,7 +1003,9 @@ static int read_currency(gb_json_ctx *c, const cJSON *val, gb_prices *p)
 		return 0;
 	}
 	mark = gb_json_path_key(c, "currency");
-	rc = gb_json_schema(c, "expected a three-letter upper-case ISO 4217 code like \"USD\", got \"%s\"",
+	rc = gb_json_report(c, "invalid_value", NULL,
+			    "use an ISO 4217 code in capitals, like \"USD\" or \"EUR\"",
+			    "expected a three-letter upper-case ISO 4217 code like \"USD\", got \"%s\"",
 			    gb_json_show(shown, s));
 	gb_json_path_pop(c, mark);
 	return rc;
@@ -829,7 +1018,7 @@ static int read_rounding(gb_json_ctx *c, const cJSON *val, gb_prices *p)
 	size_t mark, i;
 	int rc = gb_json_read_string(c, val, "rounding", 0, &s);
 
-	if (rc || gb_rounding_parse(&p->rounding, s) == 0)
+	if (rc || !s || gb_rounding_parse(&p->rounding, s) == 0)
 		return rc;
 	for (i = 0; i < 4; i++)
 		names[i] = gb_rounding_name((gb_rounding)i);
@@ -875,6 +1064,40 @@ static int read_table(gb_json_ctx *c, const cJSON *root, gb_prices *p)
 	return rc;
 }
 
+int gb_prices_load_ctx(gb_json_ctx *c, const char *data, size_t len,
+		       gb_prices **out)
+{
+	cJSON *root = NULL;
+	gb_prices *p;
+	int rc;
+
+	if (!out || (!data && len))
+		return gb_error_set(c->err, GB_EINVAL, "gb_prices_load: no output or no data");
+	*out = NULL;
+	rc = gb_json_parse(c, data ? data : "", len, &root);
+	if (rc)
+		return rc;
+	p = gb_calloc(1, sizeof *p);
+	if (!p) {
+		cJSON_Delete(root);
+		return gb_json_nomem(c);
+	}
+	p->minor_units = 2;
+	p->rounding = GB_ROUND_HALF_EVEN;
+	p->source = gb_strdup(c->source);
+	rc = p->source ? read_table(c, root, p) : gb_json_nomem(c);
+	cJSON_Delete(root);
+	/* Collect mode: a GB_ESCHEMA was reported; the table is what it is. */
+	if (gb_json_collecting(c) && rc == GB_ESCHEMA)
+		rc = 0;
+	if (rc) {
+		gb_prices_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
 int gb_prices_load(gb_prices **out, const char *data, size_t len,
 		   const char *source, gb_error *err)
 {
@@ -882,33 +1105,9 @@ int gb_prices_load(gb_prices **out, const char *data, size_t len,
 		.err = err, .source = source ? source : "",
 		.kind = "a pricing table"
 	};
-	cJSON *root = NULL;
-	gb_prices *p;
-	int rc;
 
 	gb_error_clear(err);
-	if (!out || (!data && len))
-		return gb_error_set(err, GB_EINVAL, "gb_prices_load: no output or no data");
-	*out = NULL;
-	rc = gb_json_parse(&c, data ? data : "", len, &root);
-	if (rc)
-		return rc;
-	p = gb_calloc(1, sizeof *p);
-	if (!p) {
-		cJSON_Delete(root);
-		return gb_json_nomem(&c);
-	}
-	p->minor_units = 2;
-	p->rounding = GB_ROUND_HALF_EVEN;
-	p->source = gb_strdup(c.source);
-	rc = p->source ? read_table(&c, root, p) : gb_json_nomem(&c);
-	cJSON_Delete(root);
-	if (rc) {
-		gb_prices_free(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
+	return gb_prices_load_ctx(&c, data, len, out);
 }
 
 void gb_prices_free(gb_prices *prices)

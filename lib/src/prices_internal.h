@@ -18,6 +18,7 @@ typedef enum gb_price_mode {
 
 typedef struct gb_tier {
 	int bounded;  /* 0 only for the last tier ("up_to": null) */
+	int bad;      /* collect mode: up_to could not be read */
 	mpq_t up_to;  /* upper bound of the tier, inclusive; quantity units of
 			 the price (GPU-hours, tokens); 0 when !bounded */
 	mpq_t price;
@@ -30,6 +31,8 @@ typedef struct gb_tier {
  */
 typedef struct gb_price {
 	gb_price_mode mode;
+	int bad;          /* collect mode: a problem inside; the value means
+			     nothing */
 	mpq_t flat;       /* FLAT only (canonicalized) */
 	size_t ntiers;    /* 0 for FLAT */
 	gb_tier *tiers;
@@ -41,8 +44,8 @@ typedef struct gb_reserved_price {
 } gb_reserved_price;
 
 typedef struct gb_gpu_rate {
-	char *sku;
-	char *region;          /* exact region or "*" */
+	char *sku;             /* collect mode: NULL when it could not be read */
+	char *region;          /* exact region or "*" (or NULL, as sku) */
 	gb_price *on_demand;   /* NULL when absent */
 	gb_price *spot;        /* NULL when absent */
 	size_t nreserved;
@@ -50,14 +53,16 @@ typedef struct gb_gpu_rate {
 } gb_gpu_rate;
 
 typedef struct gb_spot_point {
-	char *sku;
-	char *region;          /* exact region or "*" */
+	char *sku;             /* collect mode: NULL when it could not be read */
+	char *region;          /* exact region or "*" (or NULL, as sku) */
 	int64_t from;          /* Unix seconds */
 	gb_price price;
+	size_t index;          /* its place in the file's spot_prices */
+	int bad_from;          /* collect mode: from could not be read */
 } gb_spot_point;
 
 typedef struct gb_token_rate {
-	char *model;
+	char *model;           /* collect mode: NULL when it could not be read */
 	char *region;          /* exact region or "*" ("*" when not given) */
 	gb_price *input;       /* NULL when absent */
 	gb_price *cached_input;
@@ -66,6 +71,12 @@ typedef struct gb_token_rate {
 
 typedef struct gb_version {
 	int64_t effective_from;          /* on a whole UTC hour */
+	size_t index;                    /* its place in the file's versions */
+	int bad_from;                    /* collect mode: effective_from could
+					    not be read */
+	int bad_gpu, bad_tokens;         /* collect mode: a problem in "gpu"
+					    or "tokens" made a rate or a spot
+					    price unreadable (or all of them) */
 	int has_gpu;
 	int64_t increment_seconds;       /* >= 1, default 1 */
 	int64_t minimum_seconds;         /* >= 0, default 0 */
@@ -90,6 +101,21 @@ struct gb_prices {
 	size_t nversions;      /* >= 1 */
 	gb_version *versions;  /* sorted by effective_from, strictly increasing */
 };
+
+struct gb_json_ctx;
+
+/*
+ * Load a table with a prepared JSON context (json_load.h): c->err and
+ * c->source set, the path empty.  Normal mode: as gb_prices_load.  Collect
+ * mode: every problem goes to c->collect and the table is read as far as
+ * it can be; returns 0 with *out set (check c->nerrors), GB_ESYNTAX or
+ * GB_ESCHEMA (reported) with *out NULL when the file is not a JSON object,
+ * or GB_ENOMEM / GB_EINVAL (in c->err).  A table read with problems is
+ * only fit for gpubill validate: the invariants above do not hold (NULL
+ * names, bad prices, versions given twice).
+ */
+int gb_prices_load_ctx(struct gb_json_ctx *c, const char *data, size_t len,
+		       gb_prices **out);
 
 /* Index of the version in effect at t, or -1 when t is before the first. */
 long gb_prices_version_at(const gb_prices *p, int64_t t);

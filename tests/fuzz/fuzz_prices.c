@@ -5,6 +5,13 @@
  * line or a JSON path) or loaded; a loaded table then rates the fixed
  * usage file for October 2026 and writes the invoices, so a table the
  * loader lets through cannot crash the rater either.
+ *
+ * The same bytes then go through gpubill validate's collect mode
+ * (gb_validator_add_prices), which reads past every problem: it must
+ * agree with the normal load (no error for a table that loads; the normal
+ * load's error among its findings, at the same path, for one that does
+ * not), give every finding a code, a message and, in a JSON document, a
+ * line, in order, and its writers must work.
  */
 #include "fuzz_common.h"
 
@@ -52,6 +59,63 @@ static void rate_fixed_usage(const gb_prices *prices, size_t size)
 	gb_rater_free(rater);
 }
 
+/*
+ * Collect mode on the same bytes; rc and err are the normal load's.
+ */
+static void check_collect(const uint8_t *data, size_t size, int rc,
+			  const gb_error *err)
+{
+	gb_validator *v = NULL;
+	fuzz_sink sink = { 0, 0 };
+	gb_error verr;
+	size_t i, n;
+	int vrc, seen = 0;
+
+	FUZZ_CHECK(gb_validator_new(&v, &verr) == 0, "validator_new");
+	vrc = gb_validator_add_prices(v, (const char *)data, size, "fuzz.json",
+				      &verr);
+	FUZZ_CHECK(vrc == 0 || vrc == GB_ESYNTAX, "add_prices returned %d: %s",
+		   vrc, verr.message);
+	FUZZ_CHECK((vrc == GB_ESYNTAX) == (rc == GB_ESYNTAX),
+		   "collect mode says %d, the normal load %d", vrc, rc);
+	n = gb_validator_count(v);
+	if (rc == 0)
+		FUZZ_CHECK(gb_validator_errors(v) == 0,
+			   "a table that loads has %zu errors, the first: %s: %s",
+			   gb_validator_errors(v), gb_validator_get(v, 0)->path,
+			   gb_validator_get(v, 0)->message);
+	else
+		FUZZ_CHECK(gb_validator_errors(v) > 0, "no error for a table the normal load refuses: %s",
+			   err->message);
+	for (i = 0; i < n; i++) {
+		const gb_finding *f = gb_validator_get(v, i);
+
+		FUZZ_CHECK(f->code[0] && f->message[0], "finding %zu without code or message", i);
+		FUZZ_CHECK(strcmp(f->source, "fuzz.json") == 0, "finding names '%s'", f->source);
+		FUZZ_CHECK(f->line > 0 || strcmp(f->code, "syntax_error") == 0,
+			   "finding %zu (%s at '%s') has no line", i, f->code, f->path);
+		if (i > 0) {
+			const gb_finding *e = gb_validator_get(v, i - 1);
+
+			FUZZ_CHECK(e->line < f->line ||
+				   (e->line == f->line && e->column <= f->column),
+				   "findings out of order at %zu", i);
+		}
+		/* The normal load's error, found again at the same place. */
+		if (rc && f->severity == GB_SEVERITY_ERROR &&
+		    strcmp(f->path, err->path) == 0 &&
+		    strncmp(err->message, f->message, strlen(f->message)) == 0)
+			seen = 1;
+	}
+	FUZZ_CHECK(!rc || rc == GB_ENOMEM || seen,
+		   "the normal load's error '%s: %s' is not among the %zu findings",
+		   err->path, err->message, n);
+	FUZZ_CHECK(gb_validator_write_text(v, fuzz_sink_write, &sink, &verr) == 0, "write_text");
+	FUZZ_CHECK(gb_validator_write_csv(v, fuzz_sink_write, &sink, &verr) == 0, "write_csv");
+	FUZZ_CHECK(gb_validator_write_json(v, fuzz_sink_write, &sink, &verr) == 0, "write_json");
+	gb_validator_free(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	gb_error_clear(&err);
 	rc = gb_prices_load(&prices, (const char *)data, size, "fuzz.json", &err);
+	check_collect(data, size, rc, &err);
 	if (rc) {
 		fuzz_check_error(rc, &err, "prices_load");
 		FUZZ_CHECK(prices == NULL, "failed load left *out set");
