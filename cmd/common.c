@@ -57,6 +57,12 @@ int cmd_exit_for(int code)
 	}
 }
 
+int cmd_lib_fail(int code, const gb_error *err)
+{
+	cmd_lib_error(err);
+	return cmd_exit_for(code);
+}
+
 int cmd_parse_count(const char *s, unsigned long long *out)
 {
 	unsigned long long v = 0;

@@ -44,6 +44,9 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
 /* Map a library error code to an exit status. */
 int cmd_exit_for(int code);
 
+/* Print err and return the exit status for code (a library return value). */
+int cmd_lib_fail(int code, const gb_error *err);
+
 /*
  * Read a whole file ("-" = stdin) into a malloc'd buffer, refusing files
  * larger than max bytes.  Returns 0, or EXIT_INPUT with a message printed.

@@ -152,7 +152,7 @@ int cmd_diff(int argc, char **argv)
 	gb_diff_options dopts = GB_DIFF_OPTIONS_INIT;
 	gb_prices *old_prices = NULL, *new_prices = NULL;
 	gb_contracts *old_contracts = NULL, *new_contracts = NULL;
-	gb_invoice_set *old_set = NULL, *new_set = NULL;
+	gb_invoice_set *sets[2] = { NULL, NULL };
 	gb_rater_options ropts;
 	gb_diff *diff = NULL;
 	char **usage = NULL;
@@ -285,23 +285,14 @@ int cmd_diff(int argc, char **argv)
 	feed.on_outcome = on_outcome;
 	feed.payload = &rp;
 	feed.quiet = quiet;
-	status = cmd_feed_open(&feed, &in);
-	if (status == 0)
-		status = cmd_feed_files(&feed, usage, (int)nusage);
+	status = cmd_feed_run(&feed, &in, usage, (int)nusage, sets);
 	if (status)
 		goto done;
-	gb_error_clear(&err);
-	if (gb_rater_finish(feed.rater[0], &old_set, &err) != 0 ||
-	    gb_rater_finish(feed.rater[1], &new_set, &err) != 0) {
-		cmd_lib_error(&err);
-		status = cmd_exit_for(err.code);
-		goto done;
-	}
 	dopts.max_change = max_change;
 	dopts.rejected_new_only = rp.new_only;
 	dopts.rejected_old_only = rp.old_only;
 	gb_error_clear(&err);
-	if (gb_diff_new(&diff, old_set, new_set, old_prices, new_prices, &dopts,
+	if (gb_diff_new(&diff, sets[0], sets[1], old_prices, new_prices, &dopts,
 			&err) != 0) {
 		cmd_lib_error(&err);
 		status = cmd_exit_for(err.code);
@@ -315,15 +306,14 @@ int cmd_diff(int argc, char **argv)
 	   : fmt == FMT_MARKDOWN ? gb_diff_write_markdown(diff, cmd_output_write, &out, &err)
 	   : gb_diff_write_text(diff, cmd_output_write, &out, &err);
 	if (rc) {
-		cmd_lib_error(&err);
-		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
+		status = cmd_lib_fail(rc, &err);
 		goto done;
 	}
 	status = cmd_feed_commit(&feed, &out);
 	if (status)
 		goto done;
 	{
-		uint64_t rejected = gb_invoice_set_counts(old_set)->rejected;
+		uint64_t rejected = gb_invoice_set_counts(sets[0])->rejected;
 
 		if (rejected > SHOWN_MAX)
 			cmd_error("... and %llu more rows rejected under the old prices",
@@ -333,8 +323,8 @@ int cmd_diff(int argc, char **argv)
 				  (unsigned long long)(rp.new_only - SHOWN_MAX));
 	}
 	if (!quiet) {
-		cmd_print_summary(old_set, "old prices");
-		cmd_print_summary(new_set, "new prices");
+		cmd_print_summary(sets[0], "old prices");
+		cmd_print_summary(sets[1], "new prices");
 		print_findings(diff, &rp, max_change);
 	}
 	status = gb_diff_customers_exceeded(diff) || gb_diff_total_exceeded(diff) ||
@@ -346,8 +336,8 @@ done:
 	 * pointing to --rejects; ours is printed above. */
 	cmd_feed_close(&feed, 1);
 	gb_diff_free(diff);
-	gb_invoice_set_free(old_set);
-	gb_invoice_set_free(new_set);
+	gb_invoice_set_free(sets[0]);
+	gb_invoice_set_free(sets[1]);
 	gb_rater_free(feed.rater[0]);
 	gb_rater_free(feed.rater[1]);
 	gb_contracts_free(old_contracts);

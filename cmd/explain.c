@@ -121,16 +121,9 @@ int cmd_explain(int argc, char **argv)
 		goto done;
 	}
 	feed.nraters = 1;
-	status = cmd_feed_open(&feed, &in);
-	if (status == 0)
-		status = cmd_feed_files(&feed, argv + optind, argc - optind);
+	status = cmd_feed_run(&feed, &in, argv + optind, argc - optind, &set);
 	if (status)
 		goto done;
-	if (gb_rater_finish(feed.rater[0], &set, &err) != 0) {
-		cmd_lib_error(&err);
-		status = cmd_exit_for(err.code);
-		goto done;
-	}
 	status = cmd_output_open(&out, output);
 	if (status)
 		goto done;
@@ -139,8 +132,7 @@ int cmd_explain(int argc, char **argv)
 	   : fmt == FMT_CSV ? gb_explain_write_csv(ex, set, cmd_output_write, &out, &err)
 	   : gb_explain_write_text(ex, set, cmd_output_write, &out, &err);
 	if (rc) {
-		cmd_lib_error(&err);
-		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
+		status = cmd_lib_fail(rc, &err);
 		goto done;
 	}
 	status = cmd_output_commit(&out);

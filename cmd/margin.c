@@ -168,15 +168,13 @@ int cmd_margin(int argc, char **argv)
 		goto done;
 	}
 	feed.nraters = 1;
-	status = cmd_feed_open(&feed, &in);
-	if (status == 0)
-		status = cmd_feed_files(&feed, argv + optind, argc - optind);
+	status = cmd_feed_run(&feed, &in, argv + optind, argc - optind, &set);
 	if (status)
 		goto done;
-	if (gb_rater_finish(feed.rater[0], &set, &err) != 0 ||
-	    gb_margin_compute(&margin, set, costs, &mo, &err) != 0) {
-		cmd_lib_error(&err);
-		status = cmd_exit_for(err.code);
+	gb_error_clear(&err);
+	rc = gb_margin_compute(&margin, set, costs, &mo, &err);
+	if (rc) {
+		status = cmd_lib_fail(rc, &err);
 		goto done;
 	}
 	status = cmd_output_open(&out, output);
@@ -187,8 +185,7 @@ int cmd_margin(int argc, char **argv)
 	   : fmt == FMT_CSV ? gb_margin_write_csv(margin, cmd_output_write, &out, &err)
 	   : gb_margin_write_text(margin, cmd_output_write, &out, &err);
 	if (rc) {
-		cmd_lib_error(&err);
-		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
+		status = cmd_lib_fail(rc, &err);
 		goto done;
 	}
 	status = cmd_feed_commit(&feed, &out);

@@ -252,8 +252,7 @@ int cmd_quote(int argc, char **argv)
 	   : a.format == FMT_CSV ? gb_quote_write_csv(quote, cmd_output_write, &out, &err)
 	   : gb_quote_write_text(quote, cmd_output_write, &out, &err);
 	if (rc) {
-		cmd_lib_error(&err);
-		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
+		status = cmd_lib_fail(rc, &err);
 		goto done;
 	}
 	status = cmd_output_commit(&out);

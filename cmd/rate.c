@@ -315,6 +315,24 @@ int cmd_feed_files(cmd_feed *f, char *const *paths, int n)
 	return status;
 }
 
+int cmd_feed_run(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n,
+		 gb_invoice_set **sets)
+{
+	gb_error err;
+	size_t i;
+	int status = cmd_feed_open(f, in), rc;
+
+	if (status == 0)
+		status = cmd_feed_files(f, paths, n);
+	for (i = 0; i < f->nraters && status == 0; i++) {
+		gb_error_clear(&err);
+		rc = gb_rater_finish(f->rater[i], &sets[i], &err);
+		if (rc)
+			status = cmd_lib_fail(rc, &err);
+	}
+	return status;
+}
+
 int cmd_feed_commit(cmd_feed *f, cmd_output *out)
 {
 	int status = out ? cmd_output_finish(out) : 0;

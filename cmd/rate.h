@@ -130,6 +130,13 @@ int cmd_feed_open(cmd_feed *f, const cmd_inputs *in);
 /* Stream paths[0..n) ("-" = stdin); returns 0 or an exit status. */
 int cmd_feed_files(cmd_feed *f, char *const *paths, int n);
 
+/*
+ * The whole run: open f for in, stream paths[0..n) into its raters and
+ * finish each into sets[i].  Returns 0 or an exit status (message printed).
+ */
+int cmd_feed_run(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n,
+		 gb_invoice_set **sets);
+
 /* Finish and publish the rejects file after out (which may be NULL): both
  * complete before either is renamed.  Returns 0 or EXIT_IO. */
 int cmd_feed_commit(cmd_feed *f, cmd_output *out);

@@ -173,8 +173,7 @@ int cmd_validate(int argc, char **argv)
 	   : fmt == FMT_CSV ? gb_validator_write_csv(v, cmd_output_write, &out, &err)
 	   : gb_validator_write_text(v, cmd_output_write, &out, &err);
 	if (rc) {
-		cmd_lib_error(&err);
-		status = rc == GB_EIO ? EXIT_IO : cmd_exit_for(rc);
+		status = cmd_lib_fail(rc, &err);
 		goto done;
 	}
 	status = cmd_output_commit(&out);
