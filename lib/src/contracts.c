@@ -660,7 +660,6 @@ static int sort_contracts(struct ctx *c, gb_contracts *cs)
 {
 	size_t i, n = cs->ncontracts, *first, mark = c->j->len;
 	char shown[GB_JSON_SHOW_BUF], note[64], hint[128];
-	gb_contract *sorted;
 	gb_json_keyed *k;
 	int rc = 0;
 
@@ -699,18 +698,11 @@ static int sort_contracts(struct ctx *c, gb_contracts *cs)
 	gb_free(first);
 	if (!rc)
 		rc = unique_reservations(c, cs);
-	sorted = rc ? NULL : gb_malloc(n * sizeof *sorted);
-	if (!sorted) {
-		gb_free(k);
-		return rc ? rc : gb_json_nomem(c->j);
-	}
-	/* A struct copy moves the mpq_t: the old array is freed, not cleared. */
-	for (i = 0; i < n; i++)
-		sorted[i] = cs->contracts[k[i].idx];
+	if (!rc && gb_json_permute((void **)&cs->contracts, n,
+				   sizeof *cs->contracts, k) == 0)
+		return 0;
 	gb_free(k);
-	gb_free(cs->contracts);
-	cs->contracts = sorted;
-	return 0;
+	return rc ? rc : gb_json_nomem(c->j);
 }
 
 static void contract_init(void *elem)

@@ -1371,6 +1371,21 @@ static int keyed_cmp(const void *px, const void *py)
  * an earlier one: returns its index (n when there is none) and the earlier
  * one's in *first.  Sorting keeps big tables at O(n log n).
  */
+int gb_json_permute(void **arr, size_t n, size_t size, gb_json_keyed *k)
+{
+	char *sorted = gb_malloc(n ? n * size : 1);
+	size_t i;
+
+	if (!sorted)
+		return GB_ENOMEM;
+	for (i = 0; i < n; i++)
+		memcpy(sorted + i * size, (char *)*arr + k[i].idx * size, size);
+	gb_free(k);
+	gb_free(*arr);
+	*arr = sorted;
+	return 0;
+}
+
 size_t gb_json_first_repeat(gb_json_keyed *k, size_t n, size_t *first)
 {
 	size_t i, best = n;

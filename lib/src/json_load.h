@@ -246,6 +246,14 @@ typedef struct gb_json_keyed {
 size_t gb_json_first_repeat(gb_json_keyed *k, size_t n, size_t *first);
 
 /*
+ * Reorder the n elements of *arr (each size bytes) into the order of the
+ * sorted keys k, which it frees.  Elements are moved, not copied (a struct
+ * copy moves an mpq_t), so the old array is freed, not cleared.  Returns 0
+ * or GB_ENOMEM (then *arr and k are left alone).
+ */
+int gb_json_permute(void **arr, size_t n, size_t size, gb_json_keyed *k);
+
+/*
  * Sort k[0..n) and set first[idx], for every entry, to the idx of the
  * first entry in file order with the same key (its own idx when it is the
  * first).  An entry whose a is NULL (a key that could not be read) sorts

@@ -371,7 +371,6 @@ static int sort_spot_points(gb_json_ctx *c, gb_version *v)
 {
 	size_t i, n = v->nspot_points, *first;
 	char s1[GB_JSON_SHOW_BUF], s2[GB_JSON_SHOW_BUF], when[GB_TIME_TEXT_MAX];
-	gb_spot_point *sorted;
 	gb_json_keyed *k;
 	int rc = 0;
 
@@ -404,18 +403,11 @@ static int sort_spot_points(gb_json_ctx *c, gb_version *v)
 				  when);
 	}
 	gb_free(first);
-	sorted = rc ? NULL : gb_malloc(n * sizeof *sorted);
-	if (!sorted) {
-		gb_free(k);
-		return rc ? rc : gb_json_nomem(c);
-	}
-	/* A struct copy moves an mpq_t: the old array is freed, not cleared. */
-	for (i = 0; i < n; i++)
-		sorted[i] = v->spot_points[k[i].idx];
+	if (!rc && gb_json_permute((void **)&v->spot_points, n,
+				   sizeof *v->spot_points, k) == 0)
+		return 0;
 	gb_free(k);
-	gb_free(v->spot_points);
-	v->spot_points = sorted;
-	return 0;
+	return rc ? rc : gb_json_nomem(c);
 }
 
 /* --- GPU rates ----------------------------------------------------------- */
@@ -867,7 +859,6 @@ static int sort_versions(gb_json_ctx *c, gb_prices *p)
 {
 	size_t i, n = p->nversions, *first, mark = c->len;
 	char when[GB_TIME_TEXT_MAX], hint[160];
-	gb_version *sorted;
 	gb_json_keyed *k;
 	int rc = 0;
 
@@ -903,17 +894,11 @@ static int sort_versions(gb_json_ctx *c, gb_prices *p)
 			gb_json_path_pop(c, mark);
 	}
 	gb_free(first);
-	sorted = rc ? NULL : gb_malloc(n * sizeof *sorted);
-	if (!sorted) {
-		gb_free(k);
-		return rc ? rc : gb_json_nomem(c);
-	}
-	for (i = 0; i < n; i++)
-		sorted[i] = p->versions[k[i].idx];
+	if (!rc && gb_json_permute((void **)&p->versions, n,
+				   sizeof *p->versions, k) == 0)
+		return 0;
 	gb_free(k);
-	gb_free(p->versions);
-	p->versions = sorted;
-	return 0;
+	return rc ? rc : gb_json_nomem(c);
 }
 
 static void version_init(void *elem)
