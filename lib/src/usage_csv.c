@@ -3,9 +3,11 @@
  *
  * libcsv does the quoting; this file adds what it lacks: the header and
  * column lookup, physical line numbers, a field length cap and errors that
- * name a line.  Memory is bounded by the widest row, never by the row count:
- * libcsv's field buffer is capped, and the known fields of the current row
- * are copied into one reusable buffer.
+ * name a line.  Lines without a quote, nearly all of them, bypass libcsv
+ * (see "the fast path" below).  Memory is bounded by the widest row, never
+ * by the row count: libcsv's field buffer is capped, and the known fields
+ * of the current row are copied into one reusable buffer (or, on the fast
+ * path, point into the caller's bytes).
  *
  * How libcsv is driven (each point was checked against libcsv 3.0.3):
  *
@@ -35,6 +37,9 @@
 #include <csv.h>
 #include <stdarg.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* libcsv's buffer grows in these steps; a divisor of GB_CSV_FIELD_MAX. */
 #define CSV_BLOCK 4096u
@@ -42,6 +47,11 @@
 
 #define PARSE_OPTS (CSV_REPALL_NL)
 #define FINI_OPTS (CSV_REPALL_NL | CSV_STRICT | CSV_STRICT_FINI)
+
+/* gb_csv_reader_set_fast (a test hook) chooses how lines are split. */
+#define FAST_OFF 0	/* every byte through libcsv */
+#define FAST_BEST 1	/* the fast path, SSE2 where available (default) */
+#define FAST_PORTABLE 2	/* the fast path's SWAR scan on any machine */
 
 static const char *const column_names[GB_COL__COUNT] = {
 	[GB_COL_ID] = "id",
@@ -88,6 +98,10 @@ struct gb_csv_reader {
 	int have_header;
 	signed char *colmap;	/* gb_column, or -1 for an unknown column */
 	size_t colmap_cap;
+	/* The fast path's colmap: where field i goes, for i < nheader, and
+	 * slot[nheader] = &sink, which also takes unknown columns. */
+	gb_field **slot;
+	gb_field sink;
 	size_t colpos[GB_COL__COUNT]; /* 1-based header position, 0: absent */
 
 	/* The current row: known fields as offsets into buf. */
@@ -100,8 +114,8 @@ struct gb_csv_reader {
 	/* libcsv holds part of a row (set when fed, cleared at a row end):
 	 * only at a row start may a line bypass it. */
 	int csv_mid_row;
-	int fast;		/* use the quote-free fast path (default) */
-	int direct;		/* this row's fields point into the input */
+	int fast;		/* FAST_OFF, FAST_BEST or FAST_PORTABLE */
+	int direct;		/* fast_line's row: fields point into the input */
 
 	uint64_t rows;
 	int finished;
@@ -223,6 +237,15 @@ static void end_header(gb_csv_reader *r)
 			return;
 		}
 	}
+	r->slot = gb_malloc((r->nfields + 1) * sizeof *r->slot);
+	if (!r->slot) {
+		fail(r, GB_ENOMEM, r->row_line, "out of memory");
+		return;
+	}
+	for (i = 0; i < r->nfields; i++)
+		r->slot[i] = r->colmap[i] >= 0 ? &r->row.f[r->colmap[i]]
+					       : &r->sink;
+	r->slot[r->nfields] = &r->sink;
 	r->have_header = 1;
 	r->row.nheader = r->nfields;
 }
@@ -253,19 +276,14 @@ static void store_field(gb_csv_reader *r, int col, const char *s, size_t len)
 	r->used += len;
 }
 
-static void call_back(gb_csv_reader *r)
+/* Pass the row to the callback; the fields are in place. */
+static void deliver(gb_csv_reader *r, size_t nfields)
 {
 	gb_row *row = &r->row;
-	int c;
 
-	for (c = 0; c < GB_COL__COUNT; c++)
-		if (!row->f[c].len)
-			row->f[c].ptr = NULL;
-		else if (!r->direct)
-			row->f[c].ptr = r->buf + r->off[c];
 	row->line = r->row_line;
-	row->nfields = r->nfields;
-	row->flags = r->nfields != row->nheader ? GB_ROW_FIELD_COUNT : 0;
+	row->nfields = nfields;
+	row->flags = nfields != row->nheader ? GB_ROW_FIELD_COUNT : 0;
 	r->rows++;
 	if (!r->fn || !r->fn(row, r->err, r->payload))
 		return;
@@ -276,6 +294,20 @@ static void call_back(gb_csv_reader *r)
 		return;
 	}
 	fail(r, GB_EABORT, row->line, "stopped by the row callback");
+}
+
+/* A row from on_field: its fields sit in buf, or in place when direct. */
+static void call_back(gb_csv_reader *r)
+{
+	gb_row *row = &r->row;
+	int c;
+
+	for (c = 0; c < GB_COL__COUNT; c++)
+		if (!row->f[c].len)
+			row->f[c].ptr = NULL;
+		else if (!r->direct)
+			row->f[c].ptr = r->buf + r->off[c];
+	deliver(r, r->nfields);
 }
 
 static void reset_row(gb_csv_reader *r)
@@ -349,18 +381,144 @@ static void parse_piece(gb_csv_reader *r, const unsigned char *p, size_t n,
 		fail(r, GB_ENOMEM, r->row_line, "out of memory");
 }
 
+/* ---- the fast path ----------------------------------------------------- */
+
+/*
+ * Most lines hold no quote.  Such a line, once the header is read and
+ * while libcsv is between rows, is split here exactly as libcsv would
+ * split it: fields at commas, spaces and tabs trimmed from each field, a
+ * line of only spaces and tabs blank.  The fields are not copied: row.f
+ * points into the caller's bytes.
+ *
+ * One pass over the bytes finds all four that matter, ',', '"', CR and LF,
+ * 64 at a time, as a bit mask: SSE2 compares where the compiler targets
+ * SSE2, otherwise SWAR on 64-bit words (portable C, also run by the
+ * tests through gb_csv_reader_set_fast(r, FAST_PORTABLE)).  The scan walks
+ * the mask's bits in order and stops at any line it cannot take: one with
+ * a quote, one cut off by the end of the feed (libcsv holds it until the
+ * next feed completes it), one too long to be sure no field passes the
+ * cap.  parse_bytes takes that line the slow way and scans on after it.
+ * tests/unit/test_usage.c checks on random input that both scans give the
+ * same rows and errors as libcsv alone.
+ */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+#define BLOCK 64u	/* bytes per mask */
+
+/* Index of the lowest set bit of m (m != 0). */
+static inline size_t lowest_bit(uint64_t m)
+{
+#if defined(__GNUC__)
+	return (size_t)__builtin_ctzll(m);
+#else
+	size_t i = 0;
+
+	while (!(m & 1u)) {
+		m >>= 1;
+		i++;
+	}
+	return i;
+#endif
+}
+
+/* 8 bytes with p[0] in the low bits on any byte order; GCC and Clang make
+ * this one load on a little-endian machine. */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	       (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+#define LOW7 0x7F7F7F7F7F7F7F7Full
+#define HIGH 0x8080808080808080ull
+#define EACH(c) (0x0101010101010101ull * (unsigned char)(c))
+
+/*
+ * Bit i set when byte i of w is ',', '"', CR or LF.  Exact, with no borrow
+ * between bytes (the textbook (x - 0x01..) & ~x trick flags a '-' after a
+ * ','): on the low 7 bits of each byte, (x ^ c) + 0x7F sets the byte's top
+ * bit exactly when x != c, and cannot carry out of the byte.  A byte with
+ * its own top bit set matches none of the four.  The multiply gathers the
+ * eight top bits into the high byte (no two partial products meet).
+ */
+static inline unsigned special8(uint64_t w)
+{
+	uint64_t x = w & LOW7;
+	uint64_t differ = ((x ^ EACH(',')) + LOW7) & ((x ^ EACH('"')) + LOW7) &
+			  ((x ^ EACH('\r')) + LOW7) & ((x ^ EACH('\n')) + LOW7);
+	uint64_t hit = ~(differ | w) & HIGH;
+
+	return (unsigned)(((hit >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+#if defined(__SSE2__)
+static inline unsigned special16_sse2(const unsigned char *p)
+{
+	__m128i v = _mm_loadu_si128((const void *)p);
+	__m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')),
+				 _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	__m128i b = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+				 _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(a, b));
+}
+#endif
+
+/* Bit i set when p[i] is ',', '"', CR or LF, for i < BLOCK. */
+static ALWAYS_INLINE uint64_t special64(const unsigned char *p, int portable)
+{
+	uint64_t m = 0;
+	unsigned i;
+
+#if defined(__SSE2__)
+	if (!portable) {
+		for (i = 0; i < BLOCK; i += 16)
+			m |= (uint64_t)special16_sse2(p + i) << i;
+		return m;
+	}
+#endif
+	(void)portable;
+	for (i = 0; i < BLOCK; i += 8)
+		m |= (uint64_t)special8(load_le64(p + i)) << i;
+	return m;
+}
+
+/* The block at p + at, of which n - at bytes exist: never read past them. */
+static ALWAYS_INLINE uint64_t block_at(const unsigned char *p, size_t at,
+				       size_t n, int portable)
+{
+	unsigned char pad[BLOCK];
+
+	if (GB_LIKELY(n - at >= BLOCK))
+		return special64(p + at, portable);
+	memset(pad, 0, sizeof pad); /* NUL is not special */
+	memcpy(pad, p + at, n - at);
+	return special64(pad, portable);
+}
+
 static int is_blank(unsigned char c)
 {
 	return c == ' ' || c == '\t';
 }
 
+static void trim(const unsigned char **s, const unsigned char **e)
+{
+	while (*s < *e && is_blank(**s))
+		++*s;
+	while (*e > *s && is_blank((*e)[-1]))
+		--*e;
+}
+
 /*
- * The fast path: a whole line [p, p + n) with no quote character, while
- * libcsv is between rows, is split here exactly as libcsv would split it
- * (fields at commas, spaces and tabs trimmed from unquoted fields, a line
- * of only spaces and tabs is blank), without going through its byte-by-
- * byte state machine.  tests/unit/test_usage.c checks that both paths give
- * the same rows on random input.
+ * One quote-free line [p, p + n) split the same way, field by field
+ * through on_field: for the header and the lines before it, and for a
+ * line longer than a field may be, where on_field checks every length.
  */
 static void fast_line(gb_csv_reader *r, const unsigned char *p, size_t n,
 		      int line_break)
@@ -375,10 +533,7 @@ static void fast_line(gb_csv_reader *r, const unsigned char *p, size_t n,
 		const unsigned char *c = memchr(f, ',', (size_t)(end - f));
 		const unsigned char *s = f, *e = c ? c : end;
 
-		while (s < e && is_blank(*s))
-			s++;
-		while (e > s && is_blank(e[-1]))
-			e--;
+		trim(&s, &e);
 		on_field((void *)s, (size_t)(e - s), r);
 		if (!c)
 			break;
@@ -390,6 +545,117 @@ static void fast_line(gb_csv_reader *r, const unsigned char *p, size_t n,
 	r->line = r->line_after;
 }
 
+/*
+ * Field k of a line is [s, e): trim it and store it where the header says
+ * (past the header's last field, or in an unknown column: in the sink).
+ */
+static ALWAYS_INLINE void put_field(gb_field *const *slot, size_t nheader,
+				    size_t k, const unsigned char *s,
+				    const unsigned char *e)
+{
+	gb_field *d = slot[k < nheader ? k : nheader];
+	size_t len;
+
+	if (s < e && GB_UNLIKELY(*s <= ' ' || e[-1] <= ' '))
+		trim(&s, &e);
+	len = (size_t)(e - s);
+	d->ptr = len ? (const char *)s : NULL;
+	d->len = len;
+}
+
+/*
+ * Split and deliver the quote-free lines at the start of [p, p + n);
+ * returns how many bytes were consumed, always up to a line start: what is
+ * left begins with a line this cannot take (see above), unless the reader
+ * failed.
+ *
+ * The row's known fields are written in place as they are found, so a row
+ * with every header field overwrites the last row's, and a short row
+ * clears the columns it lacks.  On the way out the lengths are zeroed
+ * again: libcsv's path (store_field) expects that at a row start.
+ */
+static ALWAYS_INLINE size_t scan_lines(gb_csv_reader *r,
+				       const unsigned char *p, size_t n,
+				       int portable)
+{
+	gb_field *const *slot = r->slot;
+	size_t nheader = r->row.nheader;
+	size_t base = 0;	/* the block in mask */
+	size_t line = 0;	/* where the current line starts */
+	size_t start = 0;	/* where the current field starts */
+	size_t k = 0;		/* fields of the line ended so far */
+	int prev_cr = r->prev_cr;
+	uint64_t mask = block_at(p, 0, n, portable);
+
+	for (;;) {
+		const unsigned char *s, *e;
+		size_t q, i;
+		unsigned char c;
+
+		while (!mask) {
+			base += BLOCK;
+			if (base >= n)
+				goto out;	/* the line is not finished */
+			mask = block_at(p, base, n, portable);
+		}
+		q = base + lowest_bit(mask);
+		mask &= mask - 1;
+		c = p[q];
+		if (GB_LIKELY(c == ',')) {
+			put_field(slot, nheader, k++, p + start, p + q);
+			start = q + 1;
+			continue;
+		}
+		if (c == '"')
+			goto out;
+		if (c == '\n' && q == line && prev_cr) {
+			/* the LF of a CRLF: not a line break */
+			line = start = q + 1;
+			prev_cr = 0;
+			continue;
+		}
+		/* Too long for a field?  fast_line checks each one. */
+		if (GB_UNLIKELY(q - line > GB_CSV_FIELD_MAX))
+			goto out;
+		prev_cr = c == '\r';
+		s = p + start;
+		e = p + q;
+		if (!k) {
+			trim(&s, &e);
+			if (s == e)
+				goto line_done;	/* blank */
+		}
+		put_field(slot, nheader, k++, s, e);
+		for (i = k; i < nheader; i++) {	/* a short row */
+			slot[i]->ptr = NULL;
+			slot[i]->len = 0;
+		}
+		deliver(r, k);
+		if (r->status)
+			goto out;
+line_done:
+		r->line++;
+		r->row_line = r->line;
+		line = start = q + 1;
+		k = 0;
+	}
+out:
+	r->prev_cr = prev_cr;
+	reset_row(r);
+	return line;
+}
+
+static size_t scan_best(gb_csv_reader *r, const unsigned char *p, size_t n)
+{
+	return scan_lines(r, p, n, 0);
+}
+
+static size_t scan_portable(gb_csv_reader *r, const unsigned char *p,
+			    size_t n)
+{
+	return scan_lines(r, p, n, 1);
+}
+
 static const unsigned char *find(const unsigned char *p,
 				 const unsigned char *end, int c)
 {
@@ -399,24 +665,35 @@ static const unsigned char *find(const unsigned char *p,
 }
 
 /*
- * Hand bytes to libcsv in pieces that end at each CR or LF (see the top of
- * the file).  A CR is a line break, and so is an LF unless a CR came just
- * before it.
+ * scan_lines takes every line it can.  The others go one at a time: to
+ * fast_line when quote-free and libcsv is between rows (the header and
+ * the lines before it, a line too long for scan_lines), else to libcsv in
+ * pieces that end at each CR or LF (see the top of the file).  A CR is a
+ * line break, and so is an LF unless a CR came just before it.
  */
 static void parse_bytes(gb_csv_reader *r, const unsigned char *p, size_t n)
 {
 	const unsigned char *end = p + n;
-	const unsigned char *lf = find(p, end, '\n');
-	const unsigned char *cr = find(p, end, '\r');
+	const unsigned char *lf = NULL, *cr = NULL;
 
 	while (p < end && !r->status) {
 		const unsigned char *t;
 		int brk;
 
-		if (lf < p)
+		if (r->fast && !r->csv_mid_row && r->have_header) {
+			if (r->fast == FAST_PORTABLE)
+				p += scan_portable(r, p, (size_t)(end - p));
+			else
+				p += scan_best(r, p, (size_t)(end - p));
+			if (p == end || r->status)
+				return;
+		}
+		/* Searches are kept for the next line and the CR search
+		 * stops at the LF: no byte is searched twice. */
+		if (!lf || lf < p)
 			lf = find(p, end, '\n');
-		if (cr < p)
-			cr = find(p, end, '\r');
+		if (!cr || cr < p)
+			cr = find(p, lf, '\r');
 		t = lf < cr ? lf : cr;
 		if (t == end) {
 			parse_piece(r, p, (size_t)(end - p), 0);
@@ -424,7 +701,8 @@ static void parse_bytes(gb_csv_reader *r, const unsigned char *p, size_t n)
 			return;
 		}
 		brk = *t == '\r' || t != p || !r->prev_cr;
-		if (r->fast && !r->csv_mid_row && !memchr(p, '"', (size_t)(t - p)))
+		if (r->fast && !r->csv_mid_row &&
+		    !memchr(p, '"', (size_t)(t - p)))
 			fast_line(r, p, (size_t)(t - p), brk);
 		else
 			parse_piece(r, p, (size_t)(t - p) + 1, brk);
@@ -558,7 +836,7 @@ int gb_csv_reader_new(gb_csv_reader **out, const char *source, gb_error *err)
 	csv_set_blk_size(&r->csv, CSV_BLOCK);
 	r->line = 1;
 	r->row_line = 1;
-	r->fast = 1;
+	r->fast = FAST_BEST;
 	r->row.source = r->source;
 	*out = r;
 	return 0;
@@ -570,6 +848,7 @@ void gb_csv_reader_free(gb_csv_reader *r)
 		return;
 	csv_free(&r->csv);
 	gb_free(r->colmap);
+	gb_free(r->slot);
 	gb_free(r->buf);
 	gb_free(r->source);
 	gb_free(r);
@@ -577,5 +856,5 @@ void gb_csv_reader_free(gb_csv_reader *r)
 
 void gb_csv_reader_set_fast(gb_csv_reader *r, int on)
 {
-	r->fast = on;
+	r->fast = on == FAST_OFF || on == FAST_PORTABLE ? on : FAST_BEST;
 }

@@ -14,7 +14,17 @@
 
 #define HDR "id,customer,type,start"
 
-static int use_fast = 1;	/* 0: every byte through libcsv */
+/*
+ * gb_csv_reader_set_fast modes: 0 sends every byte through libcsv, 1 is
+ * the default fast path (SSE2 where the build has it), 2 the portable SWAR
+ * scan.  Both fast modes must give what libcsv gives, byte for byte.
+ */
+#define MODE_LIBCSV 0
+#define MODE_BEST 1
+#define MODE_PORTABLE 2
+
+static int default_mode = MODE_BEST;	/* the "csv-portable" case: 2 */
+static int use_fast = MODE_BEST;	/* the mode run_chunked sets */
 
 struct run {
 	char *log;		/* transcript of the callbacks */
@@ -68,7 +78,9 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 	char head[96];
 	int c;
 
-	ck_assert_str_eq(row->source, "usage.csv");
+	/* Not ck_assert: it costs a write per call, and this runs per row. */
+	if (strcmp(row->source, "usage.csv") != 0)
+		ck_abort_msg("row source '%s'", row->source);
 	snprintf(head, sizeof head, "%llu %u %zu/%zu",
 		 (unsigned long long)row->line, row->flags, row->nfields,
 		 row->nheader);
@@ -76,7 +88,11 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 	for (c = 0; c < GB_COL__COUNT; c++) {
 		const gb_field *f = &row->f[c];
 
-		ck_assert(f->len == 0 ? f->ptr == NULL : f->ptr != NULL);
+		if (f->len == 0 ? f->ptr != NULL : f->ptr == NULL)
+			ck_abort_msg("line %llu, %s: len %zu, ptr %p",
+				     (unsigned long long)row->line,
+				     gb_column_name((gb_column)c), f->len,
+				     (const void *)f->ptr);
 		if (!f->len)
 			continue;
 		log_str(t, " ");
@@ -721,10 +737,79 @@ START_TEST(many_rows)
 }
 END_TEST
 
+/* ---- the fast path against libcsv ------------------------------------- */
+
+/* One run in a mode, the data copied to offset align of a fresh buffer. */
+static void run_mode(struct run *t, int mode, const char *data, size_t len,
+		     size_t chunk, size_t align)
+{
+	char *copy = malloc(len + align + 1);
+
+	ck_assert_ptr_nonnull(copy);
+	if (len)
+		memcpy(copy + align, data, len);
+	memset(t, 0, sizeof *t);
+	use_fast = mode;
+	run_chunked(t, copy + align, len, chunk);
+	use_fast = default_mode;
+	free(copy);
+}
+
+static void same_run(const struct run *a, const struct run *b,
+		     const char *what, size_t n)
+{
+	ck_assert_msg(strcmp(a->log, b->log) == 0, "%s %zu: got\n%s\nlibcsv\n%s",
+		      what, n, a->log, b->log);
+	ck_assert_msg(a->feed_rc == b->feed_rc && a->finish_rc == b->finish_rc,
+		      "%s %zu: rc %d/%d, libcsv %d/%d (%s / %s)", what, n,
+		      a->feed_rc, a->finish_rc, b->feed_rc, b->finish_rc,
+		      a->err.message, b->err.message);
+	ck_assert_msg(strcmp(a->err.message, b->err.message) == 0 &&
+		      a->err.line == b->err.line,
+		      "%s %zu: error '%s' line %llu, libcsv '%s' line %llu",
+		      what, n, a->err.message, (unsigned long long)a->err.line,
+		      b->err.message, (unsigned long long)b->err.line);
+	ck_assert_uint_eq(a->rows, b->rows);
+}
+
+/* Whole, in chunk-byte pieces (0: whole) at a buffer offset: both fast
+ * modes against libcsv fed whole. */
+static void check_modes(const char *data, size_t len, size_t chunk,
+			size_t align, const char *what, size_t n)
+{
+	struct run ref, t;
+	int mode;
+
+	run_mode(&ref, MODE_LIBCSV, data, len, 0, 0);
+	for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+		run_mode(&t, mode, data, len, 0, align);
+		same_run(&t, &ref, what, n);
+		run_done(&t);
+		if (chunk) {
+			run_mode(&t, mode, data, len, chunk, align);
+			same_run(&t, &ref, what, n);
+			run_done(&t);
+		}
+	}
+	run_done(&ref);
+}
+
+static uint64_t next_random(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static unsigned pick(uint64_t *x, unsigned n)
+{
+	return (unsigned)(next_random(x) % n);
+}
+
 /*
- * The quote-free fast path must split exactly as libcsv does: random files
- * over an alphabet of the bytes that matter (commas, quotes, blanks, CR,
- * LF, NUL), fed whole and in 5-byte pieces, on both paths.
+ * Random bytes over the ones that matter (commas, quotes, blanks, CR, LF,
+ * NUL), fed whole and in 5-byte pieces.
  */
 START_TEST(fast_path_matches_libcsv)
 {
@@ -733,45 +818,322 @@ START_TEST(fast_path_matches_libcsv)
 	char data[300];
 	int i;
 
-	for (i = 0; i < 4000; i++) {
-		struct run fast, slow;
-		size_t n, k, chunk = i % 2 ? 5 : 0;
+	for (i = 0; i < 2000; i++) {
+		size_t n, k;
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
 		memcpy(data, HDR "\n", sizeof HDR);
-		n = sizeof HDR + (size_t)(x % 200);
-		for (k = sizeof HDR; k < n; k++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			data[k] = alphabet[x % (sizeof alphabet - 1)];
-		}
-		memset(&fast, 0, sizeof fast);
-		memset(&slow, 0, sizeof slow);
-		use_fast = 1;
-		run_chunked(&fast, data, n, chunk);
-		use_fast = 0;
-		run_chunked(&slow, data, n, chunk);
-		use_fast = 1;
-		ck_assert_msg(strcmp(fast.log, slow.log) == 0,
-			      "input %d: fast\n%s\nlibcsv\n%s", i, fast.log, slow.log);
-		ck_assert_int_eq(fast.feed_rc, slow.feed_rc);
-		ck_assert_int_eq(fast.finish_rc, slow.finish_rc);
-		ck_assert_str_eq(fast.err.message, slow.err.message);
-		ck_assert_uint_eq(fast.err.line, slow.err.line);
-		ck_assert_uint_eq(fast.rows, slow.rows);
-		run_done(&fast);
-		run_done(&slow);
+		n = sizeof HDR + pick(&x, 200);
+		for (k = sizeof HDR; k < n; k++)
+			data[k] = alphabet[pick(&x, sizeof alphabet - 1)];
+		check_modes(data, n, i % 2 ? 5 : 0, 0, "input", (size_t)i);
 	}
 }
 END_TEST
+
+/* A string builder for the generated files. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void put_bytes(struct text *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2 + 64;
+		b->s = realloc(b->s, b->cap);
+		ck_assert_ptr_nonnull(b->s);
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+}
+
+static void put_str(struct text *b, const char *s)
+{
+	put_bytes(b, s, strlen(s));
+}
+
+static void put_byte(struct text *b, unsigned char c)
+{
+	put_bytes(b, &c, 1);
+}
+
+/* A field of a length in one of the classes around the 8- and 16-byte
+ * words: mostly plain bytes, some blanks at the edges, and now and then a
+ * byte one bit away from a separator, with its top bit set, or a quote. */
+static void random_field(struct text *b, uint64_t *x, int quotes)
+{
+	static const unsigned char plain[] = "abcxyz0123456789-.:TZ_";
+	static const unsigned char odd[] = {
+		'-', '+', '!', '#', 0x0B, 0x0C, 0x0E, 0x1C, 0x08, 0x00, ' ',
+		'\t', 0xAC, 0xA2, 0x8A, 0x8D, 0x80, 0xFF, 0xEF, 0xBB, '/',
+	};
+	static const unsigned lens[][2] = {
+		{ 0, 0 }, { 0, 0 }, { 1, 7 }, { 1, 7 }, { 8, 8 }, { 9, 16 },
+		{ 16, 17 }, { 17, 40 }, { 41, 90 },
+	};
+	unsigned cls = pick(x, sizeof lens / sizeof *lens);
+	unsigned len = lens[cls][0] + pick(x, lens[cls][1] - lens[cls][0] + 1);
+	unsigned i;
+
+	if (!pick(x, 8))
+		put_str(b, pick(x, 2) ? " " : " \t  ");
+	for (i = 0; i < len; i++) {
+		unsigned r = pick(x, 64);
+
+		if (r == 0 && quotes)
+			put_byte(b, '"');
+		else if (r < 4)
+			put_byte(b, odd[pick(x, sizeof odd)]);
+		else
+			put_byte(b, plain[pick(x, sizeof plain - 1)]);
+	}
+	if (!pick(x, 8))
+		put_str(b, pick(x, 2) ? "\t" : "   ");
+}
+
+static const char *random_ending(uint64_t *x)
+{
+	static const char *const endings[] = {
+		"\n", "\n", "\n", "\r\n", "\r\n", "\r", "\n\r", "\r\n\r\n",
+	};
+
+	return endings[pick(x, sizeof endings / sizeof *endings)];
+}
+
+/*
+ * A usage file: a header of 4 to 23 columns (the required ones, some other
+ * known ones, some unknown, in random order), then rows of mostly the
+ * header's width, some shorter or longer, blank and whitespace-only lines,
+ * every kind of line ending.  quotes: whether a field may hold a quote.
+ */
+static void random_file(struct text *b, uint64_t *x, unsigned maxrows,
+			unsigned maxextra, int quotes)
+{
+	static const char *const unknown[] = {
+		"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9",
+	};
+	const char *names[GB_COL__COUNT + 9];
+	unsigned ncols = 0, i, j, nrows;
+
+	ck_assert_uint_le(maxextra, 9);
+	b->len = 0;
+	for (i = 0; i < GB_COL__COUNT; i++)	/* id, customer, type, start */
+		if (i < 4 || pick(x, 3) == 0)
+			names[ncols++] = gb_column_name((gb_column)i);
+	for (i = pick(x, maxextra + 1); i > 0; i--)
+		names[ncols++] = unknown[i - 1];
+	for (i = ncols - 1; i > 0; i--) {
+		const char *tmp;
+
+		j = pick(x, i + 1);
+		tmp = names[i];
+		names[i] = names[j];
+		names[j] = tmp;
+	}
+	for (i = 0; i < ncols; i++) {
+		put_str(b, names[i]);
+		put_str(b, i + 1 < ncols ? "," : "");
+	}
+	put_str(b, random_ending(x));
+	nrows = 1 + pick(x, maxrows);
+	for (i = 0; i < nrows; i++) {
+		unsigned kind = pick(x, 16), nf;
+
+		if (kind == 0) {
+			/* blank */
+		} else if (kind == 1) {
+			for (j = 1 + pick(x, 20); j > 0; j--)
+				put_byte(b, pick(x, 3) ? ' ' : '\t');
+		} else {
+			nf = kind < 12 ? ncols : pick(x, ncols + 4);
+			for (j = 0; j < nf; j++) {
+				random_field(b, x, quotes);
+				if (j + 1 < nf)
+					put_byte(b, ',');
+			}
+		}
+		if (i + 1 < nrows || pick(x, 4))
+			put_str(b, random_ending(x));
+	}
+}
+
+/*
+ * Generated usage files, fed whole and in random pieces from a buffer at a
+ * random offset, so that every separator lands at every place in the
+ * fast path's 8- and 64-byte words, and pieces end anywhere in a line.
+ */
+START_TEST(fast_path_random_files)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	struct text b = { 0 };
+	int i;
+
+	for (i = 0; i < 1500; i++) {
+		random_file(&b, &x, 12, 8, i % 3 == 0);
+		check_modes(b.s, b.len, 1 + pick(&x, 100), pick(&x, 64),
+			    "file", (size_t)i);
+	}
+	free(b.s);
+}
+END_TEST
+
+/* Small files cut in two at every offset: the tail of the first feed
+ * goes through libcsv and the fast path takes over after it. */
+START_TEST(fast_path_every_split)
+{
+	uint64_t x = 0x853c49e6748fea9bull;
+	struct text b = { 0 };
+	int i, mode;
+
+	for (i = 0; i < 40; i++) {
+		struct run ref;
+		size_t split;
+
+		random_file(&b, &x, 4, 2, i % 4 == 0);
+		run_mode(&ref, MODE_LIBCSV, b.s, b.len, 0, 0);
+		for (split = 0; split <= b.len; split++) {
+			for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+				struct run t = { 0 };
+				gb_csv_reader *r;
+
+				ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv",
+								   NULL), 0);
+				gb_csv_reader_set_fast(r, mode);
+				log_str(&t, "");
+				t.feed_rc = gb_csv_reader_feed(r, b.s, split,
+							       on_row, &t,
+							       &t.err);
+				if (!t.feed_rc)
+					t.feed_rc = gb_csv_reader_feed(r,
+						b.s + split, b.len - split,
+						on_row, &t, &t.err);
+				if (!t.feed_rc)
+					t.finish_rc = gb_csv_reader_finish(r,
+						on_row, &t, &t.err);
+				t.rows = gb_csv_reader_rows(r);
+				gb_csv_reader_free(r);
+				same_run(&t, &ref, "split", split);
+				run_done(&t);
+			}
+		}
+		run_done(&ref);
+	}
+	free(b.s);
+}
+END_TEST
+
+/*
+ * Each pattern after a line of 0 to 130 bytes, so each of its bytes is
+ * checked at every place in a 64-byte block.
+ */
+START_TEST(fast_path_every_shift)
+{
+	static const char *const tails[] = {
+		"a,b,c,d,e,f\n",
+		" a ,\tb\t, ,,e  ,f \r\n",
+		"\r\n\r\n  \t \n\t\r",
+		"aaaaaaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbb,c,d\r",
+		"a,b\n,\n\n",
+		"a,b,c,d,e,f,g,h,i,j,k\n",
+		"a,\"b,c\",d,e,f\nq,r,s,t,u,v\n",
+		"a\xAC,b\x8A\x8D,c\xA2-,d\xEF\xBB\xBF,,\n",
+		"a-,-b,,-,d-,-\n",
+		"x,y,z,w,v,u",
+		"  x  ,  y\t\t,z\r\n\n",
+	};
+	struct text b = { 0 };
+	size_t pre, i;
+
+	for (i = 0; i < sizeof tails / sizeof *tails; i++) {
+		for (pre = 0; pre <= 130; pre++) {
+			b.len = 0;
+			put_str(&b, HDR ",sku,model\n");
+			put_bytes(&b, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+				  pre);
+			put_str(&b, ",c,t,s,k,m\n");
+			put_str(&b, tails[i]);
+			check_modes(b.s, b.len, 0, pre % 16, "shift",
+				    i * 1000 + pre);
+		}
+	}
+	free(b.s);
+}
+END_TEST
+
+/*
+ * Lines longer than a field may be: one too-long field fails on every
+ * path; a long line of short fields, or a field at the limit with blanks
+ * around it, does not.
+ */
+START_TEST(fast_path_long_lines)
+{
+	struct text b = { 0 };
+	struct run t, u;
+	size_t i;
+	int mode;
+
+	for (i = 0; i < 3; i++) {
+		b.len = 0;
+		put_str(&b, HDR "\na,b,c,d\n");
+		if (i < 2) {
+			put_str(&b, "e,");
+			while (b.len < sizeof HDR + 10 + GB_CSV_FIELD_MAX + i)
+				put_byte(&b, 'x');
+			put_str(&b, ",g,h\r\ni,j,k,l\n");
+		} else {
+			while (b.len < 3 * GB_CSV_FIELD_MAX)
+				put_str(&b, "abcdefghij,");
+			put_str(&b, "z\ni,j,k,l\n");
+		}
+		check_modes(b.s, b.len, 4096, 0, "long", i);
+		check_modes(b.s, b.len, 0, 3, "long", i);
+	}
+	run_mode(&t, MODE_BEST, b.s, b.len, 0, 0);
+	ck_assert_uint_eq(t.rows, 3);
+	run_done(&t);
+
+	/* Only the fast path sees a field at the limit with blanks after it
+	 * as the field it is; libcsv buffers the blanks.  Both fast modes
+	 * take it. */
+	b.len = 0;
+	put_str(&b, HDR "\n\t ");
+	for (i = 0; i < GB_CSV_FIELD_MAX; i++)
+		put_byte(&b, 'x');
+	for (i = 0; i < 2 * 4096; i++)
+		put_byte(&b, ' ');
+	put_str(&b, ",b,c,d\n");
+	run_mode(&u, MODE_BEST, b.s, b.len, 0, 0);
+	ck_assert_int_eq(u.feed_rc, 0);
+	ck_assert_int_eq(u.finish_rc, 0);
+	ck_assert_uint_eq(u.rows, 1);
+	for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+		run_mode(&t, mode, b.s, b.len, 0, 5);
+		same_run(&t, &u, "blanks", (size_t)mode);
+		run_done(&t);
+	}
+	run_done(&u);
+	free(b.s);
+}
+END_TEST
+
+/* The "csv-portable" case runs the plain tests again on the SWAR scan. */
+static void portable_setup(void)
+{
+	default_mode = use_fast = MODE_PORTABLE;
+}
+
+static void portable_teardown(void)
+{
+	default_mode = use_fast = MODE_BEST;
+}
 
 static Suite *usage_suite(void)
 {
 	Suite *s = suite_create("usage");
 	TCase *tc = tcase_create("csv");
+	TCase *tp = tcase_create("csv-portable");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, column_names);
@@ -807,7 +1169,33 @@ static Suite *usage_suite(void)
 	tcase_add_test(tc, chunking_identical);
 	tcase_add_test(tc, many_rows);
 	tcase_add_test(tc, fast_path_matches_libcsv);
+	tcase_add_test(tc, fast_path_random_files);
+	tcase_add_test(tc, fast_path_every_split);
+	tcase_add_test(tc, fast_path_every_shift);
+	tcase_add_test(tc, fast_path_long_lines);
 	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tp, portable_setup, portable_teardown);
+	tcase_add_test(tp, any_order_unknown_columns);
+	tcase_add_test(tp, header_names_exact);
+	tcase_add_test(tp, header_after_blank_lines);
+	tcase_add_test(tp, crlf);
+	tcase_add_test(tp, lone_cr);
+	tcase_add_test(tp, mixed_endings);
+	tcase_add_test(tp, missing_trailing_newline);
+	tcase_add_test(tp, blank_lines);
+	tcase_add_test(tp, quoted_newlines);
+	tcase_add_test(tp, malformed_quotes_not_fatal);
+	tcase_add_test(tp, embedded_nul);
+	tcase_add_test(tp, field_counts);
+	tcase_add_test(tp, field_at_limit);
+	tcase_add_test(tp, field_too_long);
+	tcase_add_test(tp, unterminated_quote_at_eof);
+	tcase_add_test(tp, abort_generic);
+	tcase_add_test(tp, abort_keeps_callback_error);
+	tcase_add_test(tp, abort_in_finish);
+	tcase_add_test(tp, chunking_identical);
+	suite_add_tcase(s, tp);
 	return s;
 }
 
