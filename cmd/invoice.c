@@ -28,8 +28,10 @@ CMD_HELP_PERIOD
 "Exit status: 0 clean, 1 some rows rejected, 2 usage error, 3 bad input\n"
 "(nothing written), 4 I/O error.  See gpubill(1).\n";
 
-enum { FMT_TEXT, FMT_CSV, FMT_JSON };
 static const char *const formats[] = { "text", "csv", "json", NULL };
+static const gb_invoice_format format_of[] = {
+	GB_INVOICE_TEXT, GB_INVOICE_CSV, GB_INVOICE_JSON
+};
 
 int cmd_invoice(int argc, char **argv)
 {
@@ -47,11 +49,12 @@ int cmd_invoice(int argc, char **argv)
 	};
 	const char *output = NULL;
 	gb_invoice_set *set = NULL;
+	gb_invoice_writer *writer = NULL;
 	cmd_inputs in;
 	cmd_output out;
 	cmd_feed feed;
 	gb_error err;
-	int c, fmt = FMT_TEXT, status = 0, rc;
+	int c, fmt = 0, status = 0, rc;
 
 	cmd_inputs_init(&in, "invoice");
 	memset(&out, 0, sizeof out);
@@ -97,16 +100,23 @@ int cmd_invoice(int argc, char **argv)
 		goto done;
 	}
 	feed.nraters = 1;
-	status = cmd_feed_run(&feed, &in, argv + optind, argc - optind, &set);
+	status = cmd_feed_read(&feed, &in, argv + optind, argc - optind);
 	if (status)
 		goto done;
+	/* Each invoice is written as soon as it is built, and dropped: memory
+	 * does not grow with the number of customers.  Output still goes
+	 * through a temporary, so a failure part-way leaves nothing behind. */
 	status = cmd_output_open(&out, output);
 	if (status)
 		goto done;
 	gb_error_clear(&err);
-	rc = fmt == FMT_JSON ? gb_invoice_write_json(set, cmd_output_write, &out, &err)
-	   : fmt == FMT_CSV ? gb_invoice_write_csv(set, cmd_output_write, &out, &err)
-	   : gb_invoice_write_text(set, cmd_output_write, &out, &err);
+	rc = gb_invoice_writer_new(&writer, format_of[fmt], cmd_output_write,
+				   &out, &err);
+	if (rc == 0)
+		rc = gb_rater_finish_each(feed.rater[0], &set,
+					  gb_invoice_writer_each, writer, &err);
+	if (rc == 0)
+		rc = gb_invoice_writer_finish(writer, set, &err);
 	if (rc) {
 		status = cmd_lib_fail(rc, &err);
 		goto done;
@@ -123,6 +133,7 @@ done:
 	if (status && status != EXIT_FINDINGS)
 		cmd_output_abort(&out);
 	cmd_feed_close(&feed, status && status != EXIT_FINDINGS);
+	gb_invoice_writer_free(writer);
 	gb_invoice_set_free(set);
 	gb_rater_free(feed.rater[0]);
 	cmd_inputs_free(&in);

@@ -228,6 +228,31 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 	return 0;
 }
 
+/*
+ * Size the raters' id sets for the whole file up front, from its size and
+ * the rows in its first block, so they are not rehashed as they fill.
+ * Only a hint: a failure here is not an error.
+ */
+static void reserve_rows(cmd_feed *f, const struct stat *st, const char *block,
+			 size_t n)
+{
+	uint64_t lines = 0, rows;
+	const char *p = block, *end = block + n;
+	int i;
+
+	if (!S_ISREG(st->st_mode) || st->st_size <= 0 || n == 0)
+		return;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lines++;
+		p++;
+	}
+	rows = (uint64_t)st->st_size / n * lines +
+	       (uint64_t)st->st_size % n * lines / n + 1;
+	for (i = 0; i < CMD_FEED_MAX_RATERS; i++)
+		if (f->rater[i])
+			(void)gb_rater_reserve(f->rater[i], rows, NULL);
+}
+
 /* Stream one usage file through the CSV reader into the raters. */
 static int feed_file(cmd_feed *f, const char *path)
 {
@@ -235,7 +260,7 @@ static int feed_file(cmd_feed *f, const char *path)
 	gb_csv_reader *reader = NULL;
 	gb_error err;
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
-	int rc = 0, status = 0;
+	int rc = 0, status = 0, first = 1;
 	struct stat st;
 
 	gb_error_clear(&err);
@@ -245,7 +270,9 @@ static int feed_file(cmd_feed *f, const char *path)
 	}
 	/* An input that cannot be read at all is bad input (3), not an I/O
 	 * failure part-way through (4). */
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) != 0)
+		memset(&st, 0, sizeof st);
+	if (S_ISDIR(st.st_mode)) {
 		cmd_error("%s: %s", path, strerror(EISDIR));
 		close(fd);
 		return EXIT_INPUT;
@@ -267,6 +294,10 @@ static int feed_file(cmd_feed *f, const char *path)
 		}
 		if (n == 0)
 			break;
+		if (first) {
+			reserve_rows(f, &st, buf, (size_t)n);
+			first = 0;
+		}
 		rc = gb_csv_reader_feed(reader, buf, (size_t)n, on_row, f, &err);
 		if (rc)
 			break;
@@ -315,15 +346,20 @@ int cmd_feed_files(cmd_feed *f, char *const *paths, int n)
 	return status;
 }
 
+int cmd_feed_read(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n)
+{
+	int status = cmd_feed_open(f, in);
+
+	return status ? status : cmd_feed_files(f, paths, n);
+}
+
 int cmd_feed_run(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n,
 		 gb_invoice_set **sets)
 {
 	gb_error err;
 	size_t i;
-	int status = cmd_feed_open(f, in), rc;
+	int status = cmd_feed_read(f, in, paths, n), rc;
 
-	if (status == 0)
-		status = cmd_feed_files(f, paths, n);
 	for (i = 0; i < f->nraters && status == 0; i++) {
 		gb_error_clear(&err);
 		rc = gb_rater_finish(f->rater[i], &sets[i], &err);

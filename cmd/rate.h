@@ -131,8 +131,15 @@ int cmd_feed_open(cmd_feed *f, const cmd_inputs *in);
 int cmd_feed_files(cmd_feed *f, char *const *paths, int n);
 
 /*
- * The whole run: open f for in, stream paths[0..n) into its raters and
- * finish each into sets[i].  Returns 0 or an exit status (message printed).
+ * Open f for in and stream paths[0..n) into its raters, leaving them to
+ * be finished (gpubill invoice streams the invoices out as they are
+ * built).  Returns 0 or an exit status (message printed).
+ */
+int cmd_feed_read(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n);
+
+/*
+ * The whole run: cmd_feed_read, then finish each rater into sets[i]
+ * (invoices held).  Returns 0 or an exit status (message printed).
  */
 int cmd_feed_run(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n,
 		 gb_invoice_set **sets);

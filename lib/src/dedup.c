@@ -13,7 +13,7 @@ void gb_dedup_init(gb_dedup *d)
 
 void gb_dedup_free(gb_dedup *d)
 {
-	gb_free(d->slots);
+	gb_free_huge(d->slots);
 	memset(d, 0, sizeof *d);
 }
 
@@ -22,10 +22,9 @@ static int slot_used(const gb_dedup_slot *s)
 	return s->id_hi != 0 || s->id_lo != 0;
 }
 
-static int grow(gb_dedup *d)
+static int resize(gb_dedup *d, size_t cap)
 {
-	size_t cap = d->slots ? (d->mask + 1) * 2 : DEDUP_MIN_CAPACITY;
-	gb_dedup_slot *slots = gb_calloc(cap, sizeof *slots);
+	gb_dedup_slot *slots = gb_calloc_huge(cap, sizeof *slots);
 	size_t i;
 
 	if (!slots)
@@ -42,17 +41,18 @@ static int grow(gb_dedup *d)
 				j = (j + 1) & (cap - 1);
 			slots[j] = *s;
 		}
-		gb_free(d->slots);
+		gb_free_huge(d->slots);
 	}
 	d->slots = slots;
 	d->mask = cap - 1;
 	return 0;
 }
 
-void gb_dedup_hash(const char *id, size_t len, uint64_t *hi, uint32_t *lo)
+void gb_dedup_hash(const char *id, size_t len, uint64_t scope, uint64_t *hi,
+		   uint32_t *lo)
 {
-	*hi = gb_hash64(id, len, 0x9e3779b97f4a7c15ull);
-	*lo = (uint32_t)gb_hash64(id, len, 0xc2b2ae3d27d4eb4full);
+	*hi = gb_hash64(id, len, 0x9e3779b97f4a7c15ull ^ scope);
+	*lo = (uint32_t)gb_hash64(id, len, 0xc2b2ae3d27d4eb4full + scope);
 	if (*hi == 0 && *lo == 0)
 		*lo = 1; /* keep the empty-slot marker free */
 }
@@ -61,6 +61,33 @@ void gb_dedup_prefetch(const gb_dedup *d, uint64_t hi)
 {
 	if (d->slots)
 		__builtin_prefetch(&d->slots[(size_t)hi & d->mask]);
+}
+
+static int grow(gb_dedup *d)
+{
+	return resize(d, d->slots ? (d->mask + 1) * 2 : DEDUP_MIN_CAPACITY);
+}
+
+/* Room for n ids at a load of at most 80%, the same bound grow keeps. */
+static size_t capacity_for(size_t n)
+{
+	size_t cap = DEDUP_MIN_CAPACITY;
+
+	while (cap < (size_t)-1 / 8 && cap / 5 * 4 < n)
+		cap *= 2;
+	return cap;
+}
+
+int gb_dedup_reserve(gb_dedup *d, size_t n)
+{
+	size_t cap;
+
+	if (n > (size_t)-1 / 2 / sizeof *d->slots)
+		return 0; /* absurd: leave it to growth */
+	cap = capacity_for(d->count + n);
+	if (d->slots && cap <= d->mask + 1)
+		return 0;
+	return resize(d, cap);
 }
 
 gb_dedup_result gb_dedup_check(gb_dedup *d, uint64_t hi, uint32_t lo,

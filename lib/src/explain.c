@@ -84,9 +84,6 @@ static void slices_free(gb_explain *ex)
 	gb_free(ex->slices);
 	ex->slices = NULL;
 	ex->nslices = ex->slices_cap = 0;
-	gb_free(ex->places);
-	ex->places = NULL;
-	ex->nplaces = 0;
 	gb_free(ex->marked);
 	ex->marked = NULL;
 }
@@ -254,23 +251,6 @@ int gb_explain_slice(gb_explain *ex, long b, const mpq_t base,
 	return 0;
 }
 
-int gb_explain_place(gb_explain *ex, size_t merged, size_t invoice, size_t line)
-{
-	size_t cap = ex->nplaces;
-
-	if (merged >= ex->nplaces) {
-		if (gb_grow_array((void **)&ex->places, &cap, merged + 1,
-				  sizeof *ex->places))
-			return GB_ENOMEM;
-		memset(ex->places + ex->nplaces, 0xff,
-		       (cap - ex->nplaces) * sizeof *ex->places);
-		ex->nplaces = cap;
-	}
-	ex->places[merged].invoice = invoice;
-	ex->places[merged].line = line;
-	return 0;
-}
-
 static void mpq_set_u128_(mpq_t out, gb_u128 v)
 {
 	mpz_set_ui(mpq_numref(out), (unsigned long)(uint64_t)(v >> 64));
@@ -279,13 +259,15 @@ static void mpq_set_u128_(mpq_t out, gb_u128 v)
 	mpz_set_ui(mpq_denref(out), 1);
 }
 
-int gb_explain_shares(gb_explain *ex, const gb_invoice_set *set)
+int gb_explain_invoice(gb_explain *ex, const gb_invoice *inv, size_t index)
 {
 	const gb_rater *r = ex->rater;
 	mpq_t q, money;
 	size_t i, j, k;
 	int rc = 0;
 
+	if (ex->nslices == 0)
+		return 0;
 	mpq_inits(q, money, NULL);
 	for (i = 0; i < ex->nrecs && rc == 0; i++) {
 		ex_rec *rec = &ex->recs[i];
@@ -302,11 +284,9 @@ int gb_explain_shares(gb_explain *ex, const gb_invoice_set *set)
 				const gb_invoice_line *l;
 				ex_share *sh;
 
-				if (s->bucket != p->bucket || s->merged >= ex->nplaces ||
-				    ex->places[s->merged].invoice >= set->ninvoices)
+				if (s->bucket != p->bucket || s->merged >= inv->nlines)
 					continue;
-				l = &set->invoices[ex->places[s->merged].invoice]
-					     .lines[ex->places[s->merged].line];
+				l = &inv->lines[s->merged];
 				if (gb_grow_array((void **)&rec->shares, &rec->shares_cap,
 						  rec->nshares + 1, sizeof *rec->shares)) {
 					rc = GB_ENOMEM;
@@ -314,8 +294,8 @@ int gb_explain_shares(gb_explain *ex, const gb_invoice_set *set)
 				}
 				sh = &rec->shares[rec->nshares++];
 				sh->piece = j;
-				sh->invoice = ex->places[s->merged].invoice;
-				sh->line = ex->places[s->merged].line;
+				sh->invoice = index;
+				sh->line = s->merged;
 				mpq_inits(sh->base, sh->amount, NULL);
 				/* base = billed x slice / bucket quantity */
 				mpq_mul(sh->base, p->billed, s->base);
@@ -332,9 +312,17 @@ int gb_explain_shares(gb_explain *ex, const gb_invoice_set *set)
 		}
 	}
 	mpq_clears(q, money, NULL);
+	/* the next invoice records its own slices */
+	for (k = 0; k < ex->nslices; k++)
+		mpq_clear(ex->slices[k].base);
+	ex->nslices = 0;
+	return rc;
+}
+
+void gb_explain_finish(gb_explain *ex)
+{
 	slices_free(ex);
 	ex->finished = 1;
-	return rc;
 }
 
 /* --- writers ------------------------------------------------------------- */
@@ -481,6 +469,10 @@ static int check(const gb_explain *ex, const gb_invoice_set *set, gb_error *err)
 {
 	if (!ex || !set || !ex->finished)
 		return gb_error_set(err, GB_EINVAL, "explain: the rater is not finished");
+	/* shares point at invoices by number: they must be held */
+	if (set->nstreamed)
+		return gb_error_set(err, GB_EINVAL, "explain: needs the set of "
+				    "gb_rater_finish, which holds its invoices");
 	return 0;
 }
 

@@ -53,16 +53,12 @@ typedef struct ex_rec {
 	size_t nshares, shares_cap;
 } ex_rec;
 
-/* Bucket slice on a merged line, while the rater finishes. */
+/* Bucket slice on a merged line of the invoice being built. */
 typedef struct ex_slice {
 	long bucket;
-	size_t merged;
+	size_t merged;          /* the merged proto, which is that invoice's line */
 	mpq_t base;
 } ex_slice;
-
-typedef struct ex_place {
-	size_t invoice, line;
-} ex_place;
 
 struct gb_explain {
 	gb_rater *rater;
@@ -74,10 +70,8 @@ struct gb_explain {
 	ex_rec *cur;            /* the row being traced, or NULL */
 	int finished;
 	char *marked;           /* [bucket]: some piece went there */
-	ex_slice *slices;
+	ex_slice *slices;       /* of the current invoice only */
 	size_t nslices, slices_cap;
-	ex_place *places;       /* [merged proto] -> invoice line */
-	size_t nplaces;
 	unsigned minor_units;
 	gb_rounding rounding;
 };
@@ -103,11 +97,16 @@ void gb_explain_done(gb_explain *ex, const gb_outcome *out);
 /* After reservations: find each piece's bucket. */
 int gb_explain_mark(gb_explain *ex);
 int gb_explain_is_marked(const gb_explain *ex, long b);
+/* While an invoice is built: bucket b's slice base joins its merged line. */
 int gb_explain_slice(gb_explain *ex, long b, const mpq_t base,
 		     size_t merged);
-int gb_explain_place(gb_explain *ex, size_t merged, size_t invoice,
-		     size_t line);
-/* Last: the shares of the built set. */
-int gb_explain_shares(gb_explain *ex, const gb_invoice_set *set);
+/*
+ * The invoice is built (merged line i is inv->lines[i]) and will be
+ * invoice number `index` of the set: the shares of its lines, from the
+ * slices recorded since the previous invoice.
+ */
+int gb_explain_invoice(gb_explain *ex, const gb_invoice *inv, size_t index);
+/* Last, after every invoice. */
+void gb_explain_finish(gb_explain *ex);
 
 #endif

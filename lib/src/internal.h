@@ -27,6 +27,10 @@ void *gb_malloc(size_t n);
 void *gb_calloc(size_t n, size_t size);
 void *gb_realloc(void *p, size_t n);
 void gb_free(void *p);
+/* Zeroed memory for a large, randomly probed table (huge pages where the
+ * system offers them); release it with gb_free_huge. */
+void *gb_calloc_huge(size_t n, size_t size);
+void gb_free_huge(void *p);
 char *gb_strndup(const char *s, size_t n);
 char *gb_strdup(const char *s);
 

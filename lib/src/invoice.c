@@ -37,6 +37,7 @@ gb_invoice_set *gb_invoice_set_new(const char *currency, unsigned minor_units,
 	s->minor_units = minor_units;
 	s->from = from;
 	s->to = to;
+	mpz_init(s->streamed_total);
 	return s;
 }
 
@@ -59,38 +60,124 @@ void gb_invoice_line_clear(gb_invoice_line *l)
 	mpz_clear(l->amount);
 	mpq_clear(l->utilisation);
 	mpz_clear(l->remaining);
-	/* Strings are owned by the line; the public view is const. */
-	gb_free((char *)l->description);
-	gb_free((char *)l->sku);
-	gb_free((char *)l->model);
-	gb_free((char *)l->region);
-	gb_free((char *)l->reference);
+}
+
+static void invoice_clear(gb_invoice *inv, int string_blocks)
+{
+	gb_invoice_line *lines = (gb_invoice_line *)inv->lines;
+	size_t j;
+
+	for (j = 0; j < inv->nlines; j++) {
+		gb_invoice_line *l = &lines[j];
+
+		gb_invoice_line_clear(l);
+		if (string_blocks)
+			continue;
+		gb_free((char *)l->description);
+		gb_free((char *)l->sku);
+		gb_free((char *)l->model);
+		gb_free((char *)l->region);
+		gb_free((char *)l->reference);
+	}
+	gb_free(lines);
+	/* with string blocks, the block of all the invoice's strings */
+	gb_free((char *)inv->customer);
+	mpz_clear(inv->total);
 }
 
 void gb_invoice_set_free(gb_invoice_set *s)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->ninvoices; i++) {
-		gb_invoice *inv = &s->invoices[i];
-		gb_invoice_line *lines = (gb_invoice_line *)inv->lines;
-
-		for (j = 0; j < inv->nlines; j++)
-			gb_invoice_line_clear(&lines[j]);
-		gb_free(lines);
-		gb_free((char *)inv->customer);
-		mpz_clear(inv->total);
-	}
+	for (i = 0; i < s->ninvoices; i++)
+		invoice_clear(&s->invoices[i], s->string_blocks);
 	gb_free(s->invoices);
 	gb_free(s->prices_name);
+	mpz_clear(s->streamed_total);
 	gb_free(s);
+}
+
+/* Copy s (with its NUL) to *at and advance; returns the copy. */
+static const char *put_str(char **at, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = *at;
+
+	memcpy(d, s, n);
+	*at += n;
+	return d;
+}
+
+int gb_invoice_set_hold(gb_invoice_set *s, const gb_invoice *inv)
+{
+	gb_invoice *h;
+	gb_invoice_line *lines;
+	size_t i, bytes = strlen(inv->customer) + 1;
+	char *block, *at;
+
+	for (i = 0; i < inv->nlines; i++) {
+		const gb_invoice_line *l = &inv->lines[i];
+
+		bytes += strlen(l->description) + strlen(l->sku) +
+			 strlen(l->model) + strlen(l->region) +
+			 strlen(l->reference) + 5;
+	}
+	if (s->ninvoices == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		gb_invoice *v = cap > (size_t)-1 / sizeof *v ? NULL :
+				gb_realloc(s->invoices, cap * sizeof *v);
+
+		if (!v)
+			return GB_ENOMEM;
+		s->invoices = v;
+		s->cap = cap;
+	}
+	block = gb_malloc(bytes);
+	lines = inv->nlines ? gb_calloc(inv->nlines, sizeof *lines) : NULL;
+	if (!block || (inv->nlines && !lines)) {
+		gb_free(block);
+		gb_free(lines);
+		return GB_ENOMEM;
+	}
+	at = block;
+	s->string_blocks = 1;
+	h = &s->invoices[s->ninvoices++];
+	h->customer = put_str(&at, inv->customer);
+	h->nlines = inv->nlines;
+	h->lines = lines;
+	mpz_init_set(h->total, inv->total);
+	for (i = 0; i < inv->nlines; i++) {
+		const gb_invoice_line *l = &inv->lines[i];
+		gb_invoice_line *d = &lines[i];
+
+		gb_invoice_line_init(d);
+		d->kind = l->kind;
+		d->tier = l->tier;
+		d->batch = l->batch;
+		d->unit = l->unit;      /* a string constant */
+		d->records = l->records;
+		d->has_utilisation = l->has_utilisation;
+		d->has_remaining = l->has_remaining;
+		mpq_set(d->base_quantity, l->base_quantity);
+		mpq_set(d->quantity, l->quantity);
+		mpq_set(d->unit_price, l->unit_price);
+		mpz_set(d->amount, l->amount);
+		mpq_set(d->utilisation, l->utilisation);
+		mpz_set(d->remaining, l->remaining);
+		d->description = put_str(&at, l->description);
+		d->sku = put_str(&at, l->sku);
+		d->model = put_str(&at, l->model);
+		d->region = put_str(&at, l->region);
+		d->reference = put_str(&at, l->reference);
+	}
+	return 0;
 }
 
 size_t gb_invoice_set_count(const gb_invoice_set *s)
 {
-	return s ? s->ninvoices : 0;
+	return s ? s->ninvoices + s->nstreamed : 0;
 }
 
 const gb_invoice *gb_invoice_set_get(const gb_invoice_set *s, size_t i)
@@ -130,28 +217,237 @@ void gb_invoice_set_total(const gb_invoice_set *s, mpz_t out)
 {
 	size_t i;
 
-	mpz_set_ui(out, 0);
+	mpz_set(out, s->streamed_total);
 	for (i = 0; i < s->ninvoices; i++)
 		mpz_add(out, out, s->invoices[i].total);
 }
 
 size_t gb_line_quantity_text(char *buf, size_t size, const gb_invoice_line *l)
 {
-	return gb_decimal_format(buf, size, l->quantity, 0, GB_QUANTITY_DIGITS,
-				 GB_ROUND_HALF_EVEN);
+	return gb_decimal_text(buf, size, l->quantity, 0, GB_QUANTITY_DIGITS);
 }
 
 size_t gb_line_unit_price_text(char *buf, size_t size,
 			       const gb_invoice_line *l, unsigned minor_units)
 {
-	return gb_decimal_format(buf, size, l->unit_price, minor_units,
-				 GB_DECIMAL_MAX_FRACTION, GB_ROUND_HALF_EVEN);
+	return gb_decimal_text(buf, size, l->unit_price, minor_units,
+			       GB_DECIMAL_MAX_FRACTION);
 }
 
 size_t gb_line_base_text(char *buf, size_t size, const gb_invoice_line *l)
 {
-	return gb_decimal_format(buf, size, l->base_quantity, 0,
-				 GB_QUANTITY_DIGITS, GB_ROUND_HALF_EVEN);
+	return gb_decimal_text(buf, size, l->base_quantity, 0,
+			       GB_QUANTITY_DIGITS);
+}
+
+/* --- number text ------------------------------------------------------------ */
+
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+size_t gb_u64_text(char *buf, uint64_t v)
+{
+	char tmp[20], *p = tmp + sizeof tmp;
+	size_t n;
+
+	/* two digits per division */
+	while (v >= 100) {
+		const char *d = digit_pairs + 2 * (v % 100);
+
+		v /= 100;
+		*--p = d[1];
+		*--p = d[0];
+	}
+	if (v >= 10) {
+		*--p = digit_pairs[2 * v + 1];
+		*--p = digit_pairs[2 * v];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (size_t)(tmp + sizeof tmp - p);
+	memcpy(buf, p, n);
+	return n;
+}
+
+size_t gb_u128_text(char *buf, gb_u128 v)
+{
+	/* 10^19: the low part of each step fits in a uint64_t */
+	const uint64_t e19 = 10000000000000000000ull;
+	uint64_t part[3];
+	size_t np = 0, n, i;
+
+	if (v <= (gb_u128)UINT64_MAX)
+		return gb_u64_text(buf, (uint64_t)v);
+	while (v > (gb_u128)UINT64_MAX) {
+		part[np++] = (uint64_t)(v % e19);
+		v /= e19;
+	}
+	n = gb_u64_text(buf, (uint64_t)v);
+	while (np--) {
+		uint64_t x = part[np];
+
+		for (i = 19; i-- > 0; x /= 10)
+			buf[n + i] = (char)('0' + x % 10);
+		n += 19;
+	}
+	return n;
+}
+
+int gb_invoice_fast = 1;
+
+static const uint64_t pow10_u64[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+	10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+	100000000000ull, 1000000000000ull, 10000000000000ull,
+	100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	100000000000000000ull, 1000000000000000000ull,
+	10000000000000000000ull,
+};
+
+/* Copy text of length n into buf as snprintf would; returns n. */
+static size_t bounded(char *buf, size_t size, const char *text, size_t n)
+{
+	if (size > 0) {
+		size_t k = n < size - 1 ? n : size - 1;
+
+		memcpy(buf, text, k);
+		buf[k] = '\0';
+	}
+	return n;
+}
+
+/* An mpz whose magnitude fits in 64 bits, as its magnitude. */
+static int small_mpz(mpz_srcptr z, uint64_t *mag)
+{
+	if (mpz_size(z) > 1 || GMP_NUMB_BITS != 64)
+		return 0;
+	*mag = mpz_size(z) ? (uint64_t)mpz_getlimbn(z, 0) : 0;
+	return 1;
+}
+
+/*
+ * "[-]int[.frac]": the sign when the shown value is not zero, the integer
+ * part, and frac[0..n) followed by zeros up to `units` digits, trailing
+ * zeros dropped down to min_frac: what money.c's put_scaled writes.
+ */
+static size_t scaled_text(char *out, int negative, uint64_t whole,
+			  const char *frac, unsigned n, unsigned units,
+			  unsigned min_frac)
+{
+	unsigned keep = n, j;
+	size_t len = 0;
+
+	while (keep > 0 && frac[keep - 1] == '0')
+		keep--;
+	if (negative && (whole || keep))
+		out[len++] = '-';
+	len += gb_u64_text(out + len, whole);
+	if (keep < min_frac)
+		keep = min_frac;
+	if (keep > units)
+		keep = units;
+	if (keep == 0)
+		return len;
+	out[len++] = '.';
+	for (j = 0; j < keep; j++)
+		out[len + j] = j < n ? frac[j] : '0';
+	return len + keep;
+}
+
+/*
+ * The decimal text of |num| / den (den < 2^59, so ten remainders fit),
+ * rounded half-even at max_frac digits: the digits come from long
+ * division, and stop early when the remainder is zero.  Returns its
+ * length (out needs 64 bytes).
+ */
+static size_t fraction_text(char *out, int negative, uint64_t num,
+			    uint64_t den, unsigned min_frac, unsigned max_frac)
+{
+	uint64_t whole = num / den, rem = num % den;
+	char frac[20];
+	unsigned n = 0;
+
+	while (n < max_frac && rem) {
+		rem *= 10;
+		frac[n++] = (char)('0' + rem / den);
+		rem %= den;
+	}
+	if (rem) {
+		/* n == max_frac digits shown; round the rest, half to even */
+		int odd = n ? (frac[n - 1] - '0') & 1 : (int)(whole & 1);
+
+		if (2 * rem > den || (2 * rem == den && odd)) {
+			unsigned i = n;
+
+			while (i > 0 && frac[i - 1] == '9')
+				frac[--i] = '0';
+			if (i > 0)
+				frac[i - 1]++;
+			else
+				whole++;   /* cannot wrap: whole < 2^64 / 10 here */
+		}
+	}
+	return scaled_text(out, negative, whole, frac, n, max_frac, min_frac);
+}
+
+#define NOT_FAST ((size_t)-1)
+
+/* The integer path of gb_decimal_text into out (64 bytes), or NOT_FAST. */
+static size_t decimal_fast(char *out, const mpq_t v, unsigned min_frac,
+			   unsigned max_frac)
+{
+	uint64_t num, den;
+
+	if (max_frac < min_frac)
+		max_frac = min_frac;
+	if (!gb_invoice_fast || max_frac > 19 || !small_mpz(mpq_numref(v), &num) ||
+	    !small_mpz(mpq_denref(v), &den) || den == 0 || den >> 59 ||
+	    (den > 1 && num >> 60))
+		return NOT_FAST;
+	return fraction_text(out, mpz_sgn(mpq_numref(v)) < 0, num, den,
+			     min_frac, max_frac);
+}
+
+/* The integer path of gb_money_text into out (64 bytes), or NOT_FAST. */
+static size_t money_fast(char *out, const mpz_t minor, unsigned minor_units)
+{
+	uint64_t mag, frac;
+	char digits[20];
+	unsigned j;
+
+	if (!gb_invoice_fast || minor_units > 19 || !small_mpz(minor, &mag))
+		return NOT_FAST;
+	frac = mag % pow10_u64[minor_units];
+	for (j = minor_units; j-- > 0; frac /= 10)
+		digits[j] = (char)('0' + frac % 10);
+	return scaled_text(out, mpz_sgn(minor) < 0, mag / pow10_u64[minor_units],
+			   digits, minor_units, minor_units, minor_units);
+}
+
+size_t gb_decimal_text(char *buf, size_t size, const mpq_t v,
+		       unsigned min_frac, unsigned max_frac)
+{
+	char text[64];
+	size_t n = decimal_fast(text, v, min_frac, max_frac);
+
+	if (n == NOT_FAST)
+		return gb_decimal_format(buf, size, v, min_frac,
+					 max_frac < min_frac ? min_frac : max_frac,
+					 GB_ROUND_HALF_EVEN);
+	return bounded(buf, size, text, n);
+}
+
+size_t gb_money_text(char *buf, size_t size, const mpz_t minor,
+		     unsigned minor_units)
+{
+	char text[64];
+	size_t n = money_fast(text, minor, minor_units);
+
+	if (n == NOT_FAST)
+		return gb_money_format(buf, size, minor, minor_units);
+	return bounded(buf, size, text, n);
 }
 
 /* --- growable text buffer ------------------------------------------------ */
@@ -181,7 +477,9 @@ static int reserve(gb_buf *b, size_t extra)
 		cap *= 2;
 	p = gb_realloc(b->data, cap);
 	if (!p) {
+		/* no room from now on: gb_buf_add's fast path stays shut */
 		b->failed = 1;
+		b->cap = b->len;
 		return -1;
 	}
 	b->data = p;
@@ -189,7 +487,7 @@ static int reserve(gb_buf *b, size_t extra)
 	return 0;
 }
 
-void gb_buf_add(gb_buf *b, const char *s, size_t n)
+void gb_buf_add_slow(gb_buf *b, const char *s, size_t n)
 {
 	if (reserve(b, n) != 0)
 		return;
@@ -221,12 +519,54 @@ void gb_buf_printf(gb_buf *b, const char *fmt, ...)
 
 void gb_buf_money(gb_buf *b, const mpz_t minor, unsigned minor_units)
 {
-	size_t n = gb_money_format(NULL, 0, minor, minor_units);
+	size_t n;
 
-	if (reserve(b, n) != 0)
+	if (reserve(b, 64) != 0)
 		return;
-	gb_money_format(b->data + b->len, n + 1, minor, minor_units);
+	/* straight into the buffer when the integer path takes it */
+	n = money_fast(b->data + b->len, minor, minor_units);
+	if (n == NOT_FAST) {
+		n = gb_money_format(b->data + b->len, b->cap - b->len, minor,
+				    minor_units);
+		if (n >= b->cap - b->len) {
+			/* longer than what was reserved: again, with room */
+			if (reserve(b, n) != 0)
+				return;
+			gb_money_format(b->data + b->len, n + 1, minor, minor_units);
+		}
+	}
 	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void gb_buf_decimal(gb_buf *b, const mpq_t v, unsigned min_frac,
+		    unsigned max_frac)
+{
+	size_t n;
+
+	if (reserve(b, 64) != 0)
+		return;
+	n = decimal_fast(b->data + b->len, v, min_frac, max_frac);
+	if (n == NOT_FAST) {
+		n = gb_decimal_text(b->data + b->len, b->cap - b->len, v,
+				    min_frac, max_frac);
+		if (n >= b->cap - b->len) {
+			if (reserve(b, n) != 0)
+				return;
+			gb_decimal_text(b->data + b->len, n + 1, v, min_frac,
+					max_frac);
+		}
+	}
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void gb_buf_u64(gb_buf *b, uint64_t v)
+{
+	if (reserve(b, 20) != 0)
+		return;
+	b->len += gb_u64_text(b->data + b->len, v);
+	b->data[b->len] = '\0';
 }
 
 int gb_buf_flush(gb_buf *b, gb_write_fn fn, void *payload, gb_error *err)
@@ -239,33 +579,82 @@ int gb_buf_flush(gb_buf *b, gb_write_fn fn, void *payload, gb_error *err)
 	return 0;
 }
 
-/* s as a JSON string literal. */
+/* Bytes a JSON string holds as they are: not '"', '\\', controls, DEL. */
+static const unsigned char json_plain[256] = {
+	0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+	1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+	1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+};
+
+/*
+ * Whether n bytes at s hold a byte JSON must escape: eight at a time
+ * (a byte below 0x20, '"', '\\' or DEL shows as a set high bit in the
+ * usual "has a byte less than / equal to" word tricks), the tail alone.
+ */
+static int json_needs_escape(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, q, bs, del;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		del = w ^ (ones * 0x7f);
+		/* (x - ones) & ~x & highs: some byte of x is zero (or x < 0x20
+		 * for the first, with 0x20 in place of 0x01) */
+		if ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+		     ((bs - ones) & ~bs) | ((del - ones) & ~del)) & highs)
+			return 1;
+	}
+	for (; i < n; i++)
+		if (!json_plain[(unsigned char)s[i]])
+			return 1;
+	return 0;
+}
+
+/* s as a JSON string literal; runs of plain bytes go in one piece. */
 void gb_buf_json_string(gb_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+	size_t n = strlen(s);
 
+	if (!json_needs_escape(s, n)) {
+		/* the usual case: quotes around the bytes as they are */
+		gb_buf_add(b, "\"", 1);
+		gb_buf_add(b, s, n);
+		gb_buf_add(b, "\"", 1);
+		return;
+	}
 	gb_buf_add(b, "\"", 1);
-	for (; *p; p++) {
-		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
-
+	for (;; p++) {
+		if (json_plain[*p])
+			continue;
+		if (p > run)
+			gb_buf_add(b, (const char *)run, (size_t)(p - run));
+		run = p + 1;
 		switch (*p) {
+		case '\0': gb_buf_add(b, "\"", 1); return;
 		case '"': gb_buf_add(b, "\\\"", 2); break;
 		case '\\': gb_buf_add(b, "\\\\", 2); break;
 		case '\n': gb_buf_add(b, "\\n", 2); break;
 		case '\r': gb_buf_add(b, "\\r", 2); break;
 		case '\t': gb_buf_add(b, "\\t", 2); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				esc[4] = hex[*p >> 4];
-				esc[5] = hex[*p & 15];
-				gb_buf_add(b, esc, 6);
-			} else {
-				gb_buf_add(b, (const char *)p, 1);
-			}
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			gb_buf_add(b, esc, 6);
 		}
 	}
-	gb_buf_add(b, "\"", 1);
 }
 
 /* -?digits(.digits)? : amounts and quantities are left alone. */
@@ -297,7 +686,7 @@ void gb_buf_csv_cell(gb_buf *b, const char *s, int last)
 {
 	int quote = strpbrk(s, ",\"\r\n") != NULL;
 	int neutralise = strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s);
-	const char *p;
+	const char *p, *q;
 
 	if (neutralise)
 		quote = 1;
@@ -305,12 +694,148 @@ void gb_buf_csv_cell(gb_buf *b, const char *s, int last)
 		gb_buf_add(b, "\"", 1);
 	if (neutralise)
 		gb_buf_add(b, "'", 1);
-	for (p = s; *p; p++) {
-		if (*p == '"')
-			gb_buf_add(b, "\"", 1);
-		gb_buf_add(b, p, 1);
-	}
+	/* each '"' doubled: up to and including it, then once more */
+	for (p = s; (q = strchr(p, '"')) != NULL; p = q + 1)
+		gb_buf_add(b, p, (size_t)(q - p) + 1), gb_buf_add(b, "\"", 1);
+	gb_buf_add(b, p, strlen(p));
 	if (quote)
 		gb_buf_add(b, "\"", 1);
-	gb_buf_puts(b, last ? "\r\n" : ",");
+	if (last)
+		gb_buf_add(b, "\r\n", 2);
+	else
+		gb_buf_add(b, ",", 1);
+}
+
+/* --- the incremental writer ------------------------------------------------ */
+
+int gb_invoice_writer_new(gb_invoice_writer **out, gb_invoice_format format,
+			  gb_write_fn fn, void *payload, gb_error *err)
+{
+	gb_invoice_writer *w;
+
+	*out = NULL;
+	if (!fn || (unsigned)format > GB_INVOICE_JSON)
+		return gb_error_set(err, GB_EINVAL,
+				    "gb_invoice_writer_new: unknown format or no sink");
+	w = gb_calloc(1, sizeof *w);
+	if (!w)
+		return gb_error_set(err, GB_ENOMEM, "out of memory");
+	w->format = format;
+	w->fn = fn;
+	w->payload = payload;
+	gb_buf_init(&w->b);
+	gb_buf_init(&w->aux);
+	*out = w;
+	return 0;
+}
+
+void gb_invoice_writer_free(gb_invoice_writer *w)
+{
+	if (!w)
+		return;
+	gb_buf_free(&w->b);
+	gb_buf_free(&w->aux);
+	gb_free(w->scratch);
+	gb_free(w);
+}
+
+static void head(gb_invoice_writer *w, const gb_invoice_set *s)
+{
+	if (w->started)
+		return;
+	w->started = 1;
+	switch (w->format) {
+	case GB_INVOICE_TEXT: gb_text_head(w, s); break;
+	case GB_INVOICE_CSV: gb_csv_head(w, s); break;
+	default: gb_json_head(w, s); break;
+	}
+}
+
+static int fail(gb_invoice_writer *w, gb_error *err, int rc)
+{
+	w->done = 1;
+	if (rc == GB_ERANGE)
+		return gb_error_set(err, rc, "amount too large to print");
+	return gb_error_set(err, rc, "out of memory formatting output");
+}
+
+int gb_invoice_writer_add(gb_invoice_writer *w, const gb_invoice_set *s,
+			  const gb_invoice *inv, gb_error *err)
+{
+	int rc;
+
+	if (!w || w->done)
+		return gb_error_set(err, GB_EINVAL,
+				    "gb_invoice_writer_add: writer finished or failed");
+	head(w, s);
+	switch (w->format) {
+	case GB_INVOICE_TEXT: rc = gb_text_invoice(w, s, inv); break;
+	case GB_INVOICE_CSV: rc = gb_csv_invoice(w, s, inv); break;
+	default: rc = gb_json_invoice(w, s, inv); break;
+	}
+	if (rc)
+		return fail(w, err, rc);
+	w->n++;
+	if (w->b.len >= GB_WRITER_FLUSH || w->b.failed) {
+		rc = gb_buf_flush(&w->b, w->fn, w->payload, err);
+		if (rc)
+			w->done = 1;
+	}
+	return rc;
+}
+
+int gb_invoice_writer_each(const gb_invoice_set *s, const gb_invoice *inv,
+			   void *writer, gb_error *err)
+{
+	return gb_invoice_writer_add(writer, s, inv, err);
+}
+
+int gb_invoice_writer_finish(gb_invoice_writer *w, const gb_invoice_set *s,
+			     gb_error *err)
+{
+	if (!w || w->done)
+		return gb_error_set(err, GB_EINVAL,
+				    "gb_invoice_writer_finish: writer finished or failed");
+	head(w, s);
+	switch (w->format) {
+	case GB_INVOICE_TEXT: gb_text_tail(w, s); break;
+	case GB_INVOICE_CSV: gb_csv_tail(w, s); break;
+	default: gb_json_tail(w, s); break;
+	}
+	w->done = 1;
+	return gb_buf_flush(&w->b, w->fn, w->payload, err);
+}
+
+/* The collect-all writers: every held invoice through one writer. */
+static int write_all(const gb_invoice_set *s, gb_invoice_format format,
+		     gb_write_fn fn, void *payload, gb_error *err)
+{
+	gb_invoice_writer *w;
+	size_t i;
+	int rc = gb_invoice_writer_new(&w, format, fn, payload, err);
+
+	for (i = 0; rc == 0 && i < s->ninvoices; i++)
+		rc = gb_invoice_writer_add(w, s, &s->invoices[i], err);
+	if (rc == 0)
+		rc = gb_invoice_writer_finish(w, s, err);
+	gb_invoice_writer_free(w);
+	return rc;
+}
+
+int gb_invoice_write_text(const gb_invoice_set *s, gb_write_fn fn,
+			  void *payload, gb_error *err)
+{
+	return write_all(s, GB_INVOICE_TEXT, fn, payload, err);
+}
+
+int gb_invoice_write_csv(const gb_invoice_set *s, gb_write_fn fn,
+			 void *payload, gb_error *err)
+{
+	return write_all(s, GB_INVOICE_CSV, fn, payload, err);
+}
+
+int gb_invoice_write_json(const gb_invoice_set *s, gb_write_fn fn,
+			  void *payload, gb_error *err)
+{
+	return write_all(s, GB_INVOICE_JSON, fn, payload, err);
 }

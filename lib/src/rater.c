@@ -472,9 +472,31 @@ static int key_equal(const bucket_key *a, const bucket_key *b)
 	       a->price == b->price && a->kind == b->kind && a->aux == b->aux;
 }
 
-bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k)
+/*
+ * Lookups into the bucket table miss the cache twice (index slot, then
+ * bucket).  A row with several buckets (a token row has up to three)
+ * starts all its slots' misses first, then all its buckets', and only
+ * then adds: the waits overlap instead of queuing.
+ */
+static void bucket_prefetch_slot(const gb_rater *r, uint64_t h)
 {
-	uint64_t h = bucket_key_hash(k);
+	if (r->bucket_map.slots)
+		__builtin_prefetch(&r->bucket_map.slots[h & r->bucket_map.mask]);
+}
+
+static void bucket_prefetch(const gb_rater *r, uint64_t h)
+{
+	uint32_t s;
+
+	if (!r->bucket_map.slots)
+		return;
+	s = r->bucket_map.slots[h & r->bucket_map.mask];
+	if (s)
+		__builtin_prefetch(&r->buckets[s - 1]);
+}
+
+static bucket *bucket_get(gb_rater *r, const bucket_key *k, uint64_t h)
+{
 	index_map *m = &r->bucket_map;
 	bucket *b;
 	size_t j;
@@ -498,6 +520,11 @@ bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k)
 	return b;
 }
 
+bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k)
+{
+	return bucket_get(r, k, bucket_key_hash(k));
+}
+
 long gb_rater_bucket_find(const gb_rater *r, const bucket_key *k)
 {
 	const index_map *m = &r->bucket_map;
@@ -511,10 +538,11 @@ long gb_rater_bucket_find(const gb_rater *r, const bucket_key *k)
 	return -1;
 }
 
-/* Add qty to a bucket; a record counts once per bucket. */
-static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
+/* Add qty to a bucket (key hash h); a record counts once per bucket. */
+static int bucket_add_h(gb_rater *r, const bucket_key *k, uint64_t h,
+			gb_u128 qty)
 {
-	bucket *b = gb_rater_bucket(r, k);
+	bucket *b = bucket_get(r, k, h);
 
 	if (!b)
 		return GB_ENOMEM;
@@ -524,6 +552,11 @@ static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
 		b->records++;
 	}
 	return 0;
+}
+
+static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
+{
+	return bucket_add_h(r, k, bucket_key_hash(k), qty);
 }
 
 static uint64_t hour_key_hash(uint32_t customer, uint32_t ent, int64_t hour)
@@ -679,6 +712,19 @@ void gb_rater_free(gb_rater *r)
 	gb_free(r->hours);
 	gb_free(r->hour_map.slots);
 	gb_free(r);
+}
+
+int gb_rater_reserve(gb_rater *r, uint64_t rows, gb_error *err)
+{
+	if (!r || r->finished)
+		return gb_error_set(err, GB_EINVAL, "gb_rater_reserve: no rater, or finished");
+	if (rows > SIZE_MAX / 64)
+		return 0;
+	if (gb_dedup_reserve(&r->dedup, (size_t)rows) != 0)
+		return gb_error_set(err, GB_ENOMEM,
+				    "out of memory reserving the id set for %llu rows",
+				    (unsigned long long)rows);
+	return 0;
 }
 
 void gb_rater_counts(const gb_rater *r, gb_counts *out)
@@ -928,8 +974,8 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		GB_LINE_TOKENS_INPUT, GB_LINE_TOKENS_CACHED_INPUT, GB_LINE_TOKENS_OUTPUT
 	};
 	const gb_prices *p = r->prices;
-	uint64_t counts[3];
-	bucket_key key;
+	uint64_t counts[3], hash[3];
+	bucket_key keys[3];
 	long v, ei;
 	int slot, rc;
 
@@ -970,19 +1016,27 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 			return 0;
 		}
 	}
-	memset(&key, 0, sizeof key);
-	key.customer = cust;
-	key.entry = (uint32_t)ei;
-	key.aux = rec->batch ? (uint16_t)(v + 1) : 0;
+	for (slot = 0; slot < 3; slot++) {
+		memset(&keys[slot], 0, sizeof keys[slot]);
+		keys[slot].customer = cust;
+		keys[slot].entry = (uint32_t)ei;
+		keys[slot].aux = rec->batch ? (uint16_t)(v + 1) : 0;
+		keys[slot].kind = (uint16_t)kinds[slot];
+		keys[slot].price = r->entries[ei].price[v * NSLOTS + slot];
+		hash[slot] = bucket_key_hash(&keys[slot]);
+		if (counts[slot])
+			bucket_prefetch_slot(r, hash[slot]);
+	}
+	for (slot = 0; slot < 3; slot++)
+		if (counts[slot])
+			bucket_prefetch(r, hash[slot]);
 	for (slot = 0, rc = 0; slot < 3 && rc == 0; slot++) {
 		if (!counts[slot])
 			continue;
-		key.kind = (uint16_t)kinds[slot];
-		key.price = r->entries[ei].price[v * NSLOTS + slot];
-		rc = bucket_add(r, &key, counts[slot]);
+		rc = bucket_add_h(r, &keys[slot], hash[slot], counts[slot]);
 		if (rc == 0 && gb_explain_tracing(r->explain))
-			rc = gb_explain_piece(r->explain, &key, counts[slot], 0, 0,
-					      v, 0);
+			rc = gb_explain_piece(r->explain, &keys[slot], counts[slot],
+					      0, 0, v, 0);
 	}
 	return rc ? rc : billed(r, cust, out);
 }
@@ -1010,7 +1064,7 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	/* The id set is large and touched at random: start the slot's cache
 	 * miss now, so it overlaps checking the row. */
 	if (idf->len && idf->len <= GB_TEXT_FIELD_MAX) {
-		gb_dedup_hash(idf->ptr, idf->len, &id_hi, &id_lo);
+		gb_dedup_hash(idf->ptr, idf->len, 0, &id_hi, &id_lo);
 		gb_dedup_prefetch(&r->dedup, id_hi);
 	}
 	if (GB_UNLIKELY(r->explain != NULL) && gb_explain_row(r->explain, row))

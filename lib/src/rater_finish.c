@@ -1,17 +1,31 @@
 /*
- * rater_finish.c - turn integer buckets into invoices (SPEC 6).
+ * rater_finish.c - turn integer buckets into invoices (SPEC 6), customer
+ * by customer.
  *
- * 1. Reservations, hour by hour: charge each reservation hour in the
- *    period, cover the customer's on-demand GPU-seconds of that hour
- *    cheapest reservation first (ties by id), and move what is left to the
- *    on-demand buckets.
- * 2. Every bucket becomes one or more "proto-lines" (one per graduated
- *    tier slice) with an exact quantity and unit price.
- * 3. Proto-lines with the same line key are merged: GPU lines by (kind,
+ * 1. Reservations, hour by hour, for every reserving customer: charge each
+ *    reservation hour in the period, cover the customer's on-demand
+ *    GPU-seconds of that hour cheapest reservation first (ties by id), and
+ *    move what is left to the on-demand buckets.  What each reservation
+ *    charged is kept (a few numbers per reservation and rate).
+ * 2. The buckets are grouped by customer (a counting sort of their
+ *    indices), and the customers that get an invoice are sorted by id.
+ * Then, for one customer at a time:
+ * 3. Every bucket becomes one or more "proto-lines" (one per graduated
+ *    tier slice) with an exact base quantity and unit price; tier
+ *    positions are the customer's own.
+ * 4. Proto-lines with the same line key are merged: GPU lines by (kind,
  *    sku, region, unit price), token lines by (kind, model, unit price),
  *    reservation lines by (reservation, unit price), tier slices by tier.
- * 4. Each merged line is priced and rounded once; then discounts, the
+ * 5. Each merged line is priced and rounded once; then discounts, the
  *    minimum-spend shortfall and credits are applied to the rounded lines.
+ * 6. The invoice goes to the caller's function, and its scratch (protos,
+ *    lines, text) is reused for the next customer: memory follows the
+ *    largest invoice, not the number of invoices.
+ *
+ * Most lines have an integer base quantity and a flat price whose
+ * numerator and denominator fit in 64 bits; their quantity and amount are
+ * computed in 128-bit integers (exact, one rounding with the table's
+ * mode), the rest with GMP.
  */
 #include "rater_internal.h"
 #include "explain_internal.h"
@@ -21,65 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct proto {
-	const cust_rec *cust;
-	gb_line_kind kind;
-	const char *name;          /* sku or model; "" for contract lines */
-	const char *region;        /* GPU and reservation lines; "" for tokens */
-	const char *reference;     /* reservation id, else "" */
-	const gb_reservation *res;
-	unsigned tier;
-	const gb_price *price;     /* tiered price object for labels, or NULL */
-	int batch;                 /* 1 batch, 0 not, -1 mixed after merging */
-	uint32_t order;            /* the price's place in the table */
-	long bucket;               /* the bucket it came from, -1 = none */
-	mpq_t unit_price;
-	mpq_t quantity;            /* display units */
-	mpq_t base;                /* GPU-seconds or tokens */
-	mpq_t covered;             /* reservation lines: covered GPU-seconds */
-	uint64_t records;
-} proto;
-
-typedef struct proto_list {
-	proto *v;
-	size_t n;
-	size_t cap;
-} proto_list;
-
-static proto *proto_new(proto_list *pl, const cust_rec *c, gb_line_kind kind)
-{
-	proto *p;
-
-	if (gb_grow_array((void **)&pl->v, &pl->cap, pl->n + 1, sizeof *pl->v))
-		return NULL;
-	p = &pl->v[pl->n++];
-	memset(p, 0, sizeof *p);
-	p->cust = c;
-	p->kind = kind;
-	p->name = p->region = p->reference = "";
-	p->bucket = -1;
-	mpq_init(p->unit_price);
-	mpq_init(p->quantity);
-	mpq_init(p->base);
-	mpq_init(p->covered);
-	return p;
-}
-
-static void proto_list_free(proto_list *pl)
-{
-	size_t i;
-
-	for (i = 0; i < pl->n; i++) {
-		mpq_clear(pl->v[i].unit_price);
-		mpq_clear(pl->v[i].quantity);
-		mpq_clear(pl->v[i].base);
-		mpq_clear(pl->v[i].covered);
-	}
-	gb_free(pl->v);
-}
-
 static void mpz_set_u128(mpz_t out, gb_u128 v)
 {
+	if (v <= UINT64_MAX && sizeof(unsigned long) == 8) {
+		mpz_set_ui(out, (unsigned long)v);
+		return;
+	}
 	mpz_set_ui(out, (unsigned long)(uint64_t)(v >> 64));
 	mpz_mul_2exp(out, out, 64);
 	mpz_add_ui(out, out, (unsigned long)(uint64_t)v);
@@ -89,6 +50,29 @@ static void mpq_set_u128(mpq_t out, gb_u128 v)
 {
 	mpz_set_u128(mpq_numref(out), v);
 	mpz_set_ui(mpq_denref(out), 1);
+}
+
+/* A non-negative mpz that fits in 128 bits, as a gb_u128. */
+static int get_u128(mpz_srcptr z, gb_u128 *out)
+{
+	size_t n = mpz_size(z);
+
+	if (mpz_sgn(z) < 0 || n > 2 || GMP_NUMB_BITS != 64)
+		return 0;
+	*out = n == 0 ? 0 : (gb_u128)mpz_getlimbn(z, 0);
+	if (n == 2)
+		*out |= (gb_u128)mpz_getlimbn(z, 1) << 64;
+	return 1;
+}
+
+static int get_u64(mpz_srcptr z, uint64_t *out)
+{
+	gb_u128 v;
+
+	if (!get_u128(z, &v) || v > UINT64_MAX)
+		return 0;
+	*out = (uint64_t)v;
+	return 1;
 }
 
 /* --- 1. reservations ------------------------------------------------------------ */
@@ -154,103 +138,232 @@ static int active_cmp(const active_res *a, const active_res *b)
 	return c ? c : strcmp(a->res->id, b->res->id);
 }
 
-/* Cover one (customer, sku, region) group's usage, hour by hour. */
+/*
+ * Phase 1 works on stretches of hours, not hour by hour: between two
+ * "cuts" (the period's first hour and end, each reservation's start and
+ * end, each price version's start) the same reservations are active at
+ * the same rates, so an hour without usage only adds one charged hour to
+ * each of them.  Only the hours with usage (the customer's hour buckets,
+ * grouped by customer up front) are covered one by one.
+ */
+typedef struct hour_use {
+	int64_t hour;
+	gb_u128 seconds;
+} hour_use;
+
+typedef struct res_scratch {
+	uint32_t *first;           /* [customer]: start in by_cust */
+	uint32_t *by_cust;         /* hour bucket indices grouped by customer */
+	hour_use *use;
+	size_t use_cap;
+	int64_t *cuts;
+	size_t cuts_cap;
+	active_res *act;
+	size_t act_cap;
+	size_t *slot;              /* [active]: its res_rate in st */
+	size_t slot_cap;
+} res_scratch;
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	return need <= *cap ? 0 : gb_grow_array(v, cap, need, size);
+}
+
+static int int64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int hour_use_cmp(const void *a, const void *b)
+{
+	return int64_cmp(&((const hour_use *)a)->hour, &((const hour_use *)b)->hour);
+}
+
+/* Group the hour buckets by customer (a counting sort). */
+static int group_hours(const gb_rater *r, res_scratch *sc)
+{
+	size_t n = r->ncustomers, i;
+	uint32_t run = 0, k;
+
+	sc->first = gb_calloc(n + 1, sizeof *sc->first);
+	sc->by_cust = gb_calloc(r->nhours ? r->nhours : 1, sizeof *sc->by_cust);
+	if (!sc->first || !sc->by_cust)
+		return GB_ENOMEM;
+	for (i = 0; i < r->nhours; i++)
+		sc->first[r->hours[i].key.customer]++;
+	for (i = 0; i <= n; i++) {
+		k = sc->first[i];
+		sc->first[i] = run;
+		run += k;
+	}
+	for (i = 0; i < r->nhours; i++)
+		sc->by_cust[sc->first[r->hours[i].key.customer]++] = (uint32_t)i;
+	for (i = n; i > 0; i--)
+		sc->first[i] = sc->first[i - 1];
+	sc->first[0] = 0;
+	return 0;
+}
+
+/* Cover one (customer, sku, region) group's usage, stretch by stretch. */
 static int reserve_group(gb_rater *r, uint32_t cust, const gb_contract *k,
-			 const gb_reservation *lead, res_state *st)
+			 const gb_reservation *lead, res_state *st,
+			 res_scratch *sc)
 {
 	const gb_prices *p = r->prices;
 	long ei = gb_rater_entry_find(r, ENTRY_GPU, lead->sku, strlen(lead->sku),
 				      lead->region, strlen(lead->region));
-	active_res act[64], *active = act;
-	size_t nres = 0, i, na;
-	int64_t h;
-	int rc = 0;
+	int64_t h0 = r->from - ((r->from % 3600) + 3600) % 3600, a, b;
+	size_t nres = 0, nuse = 0, ncuts = 0, i, j, u = 0, na;
 
 	for (i = 0; i < k->nreservations; i++)
 		if (strcmp(k->reservations[i].sku, lead->sku) == 0 &&
 		    strcmp(k->reservations[i].region, lead->region) == 0)
 			nres++;
-	if (nres > sizeof act / sizeof act[0]) {
-		active = gb_calloc(nres, sizeof *active);
-		if (!active)
-			return GB_ENOMEM;
-	}
-	for (h = r->from - ((r->from % 3600) + 3600) % 3600; h < r->to && rc == 0;
-	     h += 3600) {
-		const hour_bucket *hb = ei >= 0 ?
-			gb_rater_hour_find(r, cust, (uint32_t)ei, h) : NULL;
-		gb_u128 left = hb ? hb->seconds : 0;
+	/* the group's usage, by hour */
+	if (ei >= 0) {
+		for (j = sc->first[cust]; j < sc->first[cust + 1]; j++) {
+			const hour_bucket *hb = &r->hours[sc->by_cust[j]];
 
+			if (hb->key.entry != (uint32_t)ei || hb->key.hour < h0 ||
+			    hb->key.hour >= r->to)
+				continue;
+			if (grow((void **)&sc->use, &sc->use_cap, nuse + 1, sizeof *sc->use))
+				return GB_ENOMEM;
+			sc->use[nuse].hour = hb->key.hour;
+			sc->use[nuse++].seconds = hb->seconds;
+		}
+		if (nuse > 1)
+			qsort(sc->use, nuse, sizeof *sc->use, hour_use_cmp);
+	}
+	if (grow((void **)&sc->cuts, &sc->cuts_cap, 2 * nres + p->nversions + 2,
+		 sizeof *sc->cuts) ||
+	    grow((void **)&sc->act, &sc->act_cap, nres, sizeof *sc->act) ||
+	    grow((void **)&sc->slot, &sc->slot_cap, nres, sizeof *sc->slot))
+		return GB_ENOMEM;
+	sc->cuts[ncuts++] = h0;
+	sc->cuts[ncuts++] = r->to;
+	for (i = 0; i < k->nreservations; i++) {
+		const gb_reservation *res = &k->reservations[i];
+
+		if (strcmp(res->sku, lead->sku) != 0 ||
+		    strcmp(res->region, lead->region) != 0)
+			continue;
+		if (res->start > h0 && res->start < r->to)
+			sc->cuts[ncuts++] = res->start;
+		if (res->end > h0 && res->end < r->to)
+			sc->cuts[ncuts++] = res->end;
+	}
+	for (i = 0; i < p->nversions; i++)
+		if (p->versions[i].effective_from > h0 &&
+		    p->versions[i].effective_from < r->to)
+			sc->cuts[ncuts++] = p->versions[i].effective_from;
+	qsort(sc->cuts, ncuts, sizeof *sc->cuts, int64_cmp);
+	for (j = 0; j + 1 < ncuts; j++) {
+		uint64_t hours, charged;
+
+		a = sc->cuts[j];
+		b = sc->cuts[j + 1];
+		if (a == b)
+			continue;
+		/* the hours h0 + 3600 n in [a, b); all but h0 are in the period */
+		hours = (uint64_t)((b - a + 3599) / 3600);
+		charged = hours - (a == h0 && h0 < r->from ? 1 : 0);
+		/* active all stretch long: cheapest first, ties by id */
 		na = 0;
 		for (i = 0; i < k->nreservations; i++) {
 			const gb_reservation *res = &k->reservations[i];
-			size_t j;
+			size_t m;
 
 			if (strcmp(res->sku, lead->sku) != 0 ||
 			    strcmp(res->region, lead->region) != 0 ||
-			    h < res->start || h >= res->end)
+			    a < res->start || a >= res->end)
 				continue;
-			active[na].res = res;
-			active[na].rate = reservation_rate(p, res, h);
-			if (!active[na].rate)
+			sc->act[na].res = res;
+			sc->act[na].rate = reservation_rate(p, res, a);
+			if (!sc->act[na].rate)
 				continue; /* cannot happen after contract checks */
-			/* insertion sort: cheapest first, ties by id */
-			for (j = na; j > 0 && active_cmp(&active[j], &active[j - 1]) < 0; j--) {
-				active_res t = active[j];
+			for (m = na; m > 0 && active_cmp(&sc->act[m], &sc->act[m - 1]) < 0; m--) {
+				active_res t = sc->act[m];
 
-				active[j] = active[j - 1];
-				active[j - 1] = t;
+				sc->act[m] = sc->act[m - 1];
+				sc->act[m - 1] = t;
 			}
 			na++;
 		}
-		for (i = 0; i < na && rc == 0; i++) {
-			gb_u128 cap = (gb_u128)active[i].res->gpus * 3600;
-			gb_u128 c = left < cap ? left : cap;
-			res_rate *rr = res_rate_get(st, active[i].res, active[i].rate);
+		for (i = 0; i < na; i++) {
+			res_rate *rr = res_rate_get(st, sc->act[i].res, sc->act[i].rate);
 
-			if (!rr) {
-				rc = GB_ENOMEM;
-				break;
-			}
-			rr->covered += c;
-			left -= c;
-			if (h >= r->from)
-				rr->hours++;
+			if (!rr)
+				return GB_ENOMEM;
+			rr->hours += charged;
+			sc->slot[i] = (size_t)(rr - st->v);
 		}
-		if (rc == 0 && left > 0) {
-			long v = gb_prices_version_at(p, h < r->from ? r->from : h);
-			bucket_key key;
-			bucket *b;
+		/* the stretch's hours with usage */
+		for (; u < nuse && sc->use[u].hour < b; u++) {
+			int64_t h = sc->use[u].hour;
+			gb_u128 left = sc->use[u].seconds;
 
-			memset(&key, 0, sizeof key);
-			key.customer = cust;
-			key.entry = (uint32_t)ei;
-			key.kind = GB_LINE_GPU_ON_DEMAND;
-			key.price = r->entries[ei].price[v * NSLOTS + SLOT_ON_DEMAND];
-			b = gb_rater_bucket(r, &key);
-			if (!b)
-				rc = GB_ENOMEM;
-			else
-				b->quantity += left;
+			for (i = 0; i < na && left > 0; i++) {
+				gb_u128 cap = (gb_u128)sc->act[i].res->gpus * 3600;
+				gb_u128 c = left < cap ? left : cap;
+
+				st->v[sc->slot[i]].covered += c;
+				left -= c;
+			}
+			if (left > 0) {
+				long v = gb_prices_version_at(p, h < r->from ? r->from : h);
+				bucket_key key;
+				bucket *bk;
+
+				memset(&key, 0, sizeof key);
+				key.customer = cust;
+				key.entry = (uint32_t)ei;
+				key.kind = GB_LINE_GPU_ON_DEMAND;
+				key.price = r->entries[ei].price[v * NSLOTS + SLOT_ON_DEMAND];
+				bk = gb_rater_bucket(r, &key);
+				if (!bk)
+					return GB_ENOMEM;
+				bk->quantity += left;
+			}
 		}
 	}
-	if (active != act)
-		gb_free(active);
-	return rc;
+	return 0;
 }
 
-static int reservations(gb_rater *r, proto_list *pl, size_t ncust)
-{
-	size_t c, i, j;
-	int rc = 0;
+/* What one reservation charged one customer at one rate, kept from phase 1
+ * until the customer's invoice is built. */
+typedef struct res_line {
+	uint32_t cust;
+	const gb_reservation *res;
+	const mpq_t *rate;
+	uint64_t hours;
+	gb_u128 covered;
+} res_line;
 
-	for (c = 0; c < ncust && rc == 0; c++) {
+typedef struct res_lines {
+	res_line *v;
+	size_t n, cap;
+} res_lines;
+
+/* Phase 1 for every reserving customer, in customer-index order. */
+static int reservations(gb_rater *r, res_lines *out)
+{
+	res_state st = { NULL, 0, 0 };
+	res_scratch sc;
+	size_t c, i, j;
+	int rc;
+
+	memset(&sc, 0, sizeof sc);
+	rc = group_hours(r, &sc);
+	for (c = 0; c < r->ncustomers && rc == 0; c++) {
 		const cust_rec *cr = &r->customers[c];
 		const gb_contract *k = cr->contract;
-		res_state st = { NULL, 0, 0 };
 
 		if (!cr->selected || !k || !k->nreservations)
 			continue;
+		st.n = 0;
 		for (i = 0; i < k->nreservations && rc == 0; i++) {
 			/* once per (sku, region): at its first reservation */
 			for (j = 0; j < i; j++)
@@ -259,38 +372,61 @@ static int reservations(gb_rater *r, proto_list *pl, size_t ncust)
 					break;
 			if (j == i)
 				rc = reserve_group(r, (uint32_t)c, k,
-						   &k->reservations[i], &st);
+						   &k->reservations[i], &st, &sc);
 		}
 		for (i = 0; i < st.n && rc == 0; i++) {
-			const res_rate *rr = &st.v[i];
-			proto *p;
+			res_line *rl;
 
-			if (rr->hours == 0)
+			if (st.v[i].hours == 0)
 				continue;
-			p = proto_new(pl, cr, GB_LINE_GPU_RESERVED);
-			if (!p) {
+			if (gb_grow_array((void **)&out->v, &out->cap, out->n + 1,
+					  sizeof *out->v)) {
 				rc = GB_ENOMEM;
 				break;
 			}
-			p->res = rr->res;
-			p->name = rr->res->sku;
-			p->region = rr->res->region;
-			p->reference = rr->res->id;
-			mpq_set(p->unit_price, *rr->rate);
-			mpq_set_ui(p->base, rr->hours, 1);
-			mpz_mul_ui(mpq_numref(p->base), mpq_numref(p->base),
-				   (unsigned long)rr->res->gpus * 3600ul);
-			mpq_set(p->quantity, p->base);
-			mpz_set_ui(mpq_denref(p->quantity), 3600);
-			mpq_canonicalize(p->quantity);
-			mpq_set_u128(p->covered, rr->covered);
+			rl = &out->v[out->n++];
+			rl->cust = (uint32_t)c;
+			rl->res = st.v[i].res;
+			rl->rate = st.v[i].rate;
+			rl->hours = st.v[i].hours;
+			rl->covered = st.v[i].covered;
 		}
-		gb_free(st.v);
 	}
+	gb_free(st.v);
+	gb_free(sc.first);
+	gb_free(sc.by_cust);
+	gb_free(sc.use);
+	gb_free(sc.cuts);
+	gb_free(sc.act);
+	gb_free(sc.slot);
 	return rc;
 }
 
-/* --- 2. buckets to proto-lines ------------------------------------------------- */
+/* --- the finishing context ------------------------------------------------------- */
+
+typedef struct proto {
+	gb_line_kind kind;
+	const char *name;          /* sku or model */
+	const char *region;        /* GPU and reservation lines; "" for tokens */
+	const char *reference;     /* reservation id, else "" */
+	const gb_reservation *res;
+	unsigned tier;
+	const gb_price *price;     /* tiered price object for labels, or NULL */
+	int batch;                 /* 1 batch, 0 not, -1 mixed after merging */
+	uint32_t order;            /* the price's place in the table */
+	long bucket;               /* the bucket it came from, -1 = none */
+	mpq_srcptr unit;           /* unit price in the table or contract ... */
+	int own_unit;              /* ... or, when set, in own (scaled) */
+	mpq_t own;
+	mpq_t base;                /* GPU-seconds or tokens */
+	gb_u128 covered;           /* reservation lines: covered GPU-seconds */
+	uint64_t records;
+} proto;
+
+static mpq_srcptr unit_of(const proto *p)
+{
+	return p->own_unit ? p->own : p->unit;
+}
 
 /*
  * Where a tiered bucket stands among the customer's usage of the period.
@@ -308,7 +444,126 @@ typedef struct tier_pos {
 typedef struct tier_ref {
 	const gb_rater *r;
 	size_t bucket;
+	size_t local;              /* its place in the customer's buckets */
 } tier_ref;
+
+typedef struct fin {
+	gb_rater *r;
+	gb_invoice_set *set;
+	gb_invoice_fn fn;          /* NULL: hold every invoice in set */
+	void *payload;
+	gb_error *err;
+	int fn_failed;             /* the error came from fn */
+
+	res_lines res;             /* phase 1, all reserving customers */
+	uint32_t *first;           /* [invoice]: start in by_cust; [n] = end */
+	uint32_t *by_cust;         /* bucket indices grouped by invoice */
+
+	/* one customer's scratch, reused; GMP members stay initialised */
+	proto *pool;
+	size_t npool, pool_cap;
+	proto **ord;               /* sorted, then merged, protos */
+	tier_ref *trefs;
+	tier_pos *tpos;
+	size_t tcap;
+	gb_invoice_line *lines;
+	size_t nlines, lines_cap;
+	size_t *desc;              /* [line]: its description's offset in text */
+	char *text;                /* descriptions and the customer id */
+	size_t text_len, text_cap;
+	int text_failed;
+	gb_invoice inv;
+	/* batch unit prices (flat price x (1 - batch discount)), made once:
+	 * [price id * versions + batch version], when have[] says so */
+	mpq_t *batch_unit;
+	unsigned char *batch_have;
+	size_t batch_n;
+	mpq_t q, off, total, factor, slice, lo, hi, end, exact;
+	mpz_t base, amount, sum, credit;
+} fin;
+
+static void fin_init(fin *f, gb_rater *r)
+{
+	memset(f, 0, sizeof *f);
+	f->r = r;
+	mpz_init(f->inv.total);
+	mpq_inits(f->q, f->off, f->total, f->factor, f->slice, f->lo,
+		  f->hi, f->end, f->exact, NULL);
+	mpz_inits(f->base, f->amount, f->sum, f->credit, NULL);
+}
+
+static void fin_free(fin *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->pool_cap; i++) {
+		mpq_clear(f->pool[i].own);
+		mpq_clear(f->pool[i].base);
+	}
+	gb_free(f->pool);
+	gb_free(f->ord);
+	for (i = 0; i < f->lines_cap; i++)
+		gb_invoice_line_clear(&f->lines[i]);
+	gb_free(f->lines);
+	gb_free(f->desc);
+	gb_free(f->text);
+	for (i = 0; i < f->batch_n; i++)
+		if (f->batch_have[i])
+			mpq_clear(f->batch_unit[i]);
+	gb_free(f->batch_unit);
+	gb_free(f->batch_have);
+	gb_free(f->trefs);
+	gb_free(f->tpos);
+	gb_free(f->res.v);
+	gb_free(f->first);
+	gb_free(f->by_cust);
+	mpz_clear(f->inv.total);
+	mpq_clears(f->q, f->off, f->total, f->factor, f->slice, f->lo,
+		   f->hi, f->end, f->exact, NULL);
+	mpz_clears(f->base, f->amount, f->sum, f->credit, NULL);
+}
+
+/* A fresh proto of the current customer (its GMP values are stale). */
+static proto *proto_new(fin *f, gb_line_kind kind)
+{
+	proto *p;
+
+	if (f->npool == f->pool_cap) {
+		size_t cap = f->pool_cap ? f->pool_cap * 2 : 64, i;
+		proto *v = cap > (size_t)-1 / sizeof *v ? NULL :
+			   gb_realloc(f->pool, cap * sizeof *v);
+		proto **o;
+
+		if (!v)
+			return NULL;
+		f->pool = v;
+		o = gb_realloc(f->ord, cap * sizeof *o);
+		if (!o)
+			return NULL;
+		f->ord = o;
+		for (i = f->pool_cap; i < cap; i++) {
+			mpq_init(v[i].own);
+			mpq_init(v[i].base);
+		}
+		f->pool_cap = cap;
+	}
+	p = &f->pool[f->npool++];
+	p->kind = kind;
+	p->name = p->region = p->reference = "";
+	p->res = NULL;
+	p->tier = 0;
+	p->price = NULL;
+	p->batch = 0;
+	p->order = 0;
+	p->bucket = -1;
+	p->unit = NULL;
+	p->own_unit = 0;
+	p->covered = 0;
+	p->records = 0;
+	return p;
+}
+
+/* --- 2. the customer's buckets to proto-lines ------------------------------------ */
 
 /*
  * The group whose period quantity a tier sees: GPU usage per (customer,
@@ -363,212 +618,277 @@ static int is_tiered(const gb_rater *r, const bucket *b)
 	       r->prices_by_id[b->key.price]->mode != GB_PRICE_FLAT;
 }
 
-/* Fill pos[i] for every tiered bucket i (others keep offset 0). */
-static int tier_positions(const gb_rater *r, tier_pos *pos)
+/*
+ * Fill f->tpos[i] for the customer's tiered buckets idx[0..n) (the others
+ * are left alone).
+ */
+static int tier_positions(fin *f, const uint32_t *idx, size_t n)
 {
-	tier_ref *refs;
-	size_t n = 0, i, j;
+	const gb_rater *r = f->r;
+	size_t nt = 0, i, j, k;
 
-	refs = gb_calloc(r->nbuckets, sizeof *refs);
-	if (!refs)
-		return GB_ENOMEM;
-	for (i = 0; i < r->nbuckets; i++)
-		if (is_tiered(r, &r->buckets[i])) {
-			refs[n].r = r;
-			refs[n++].bucket = i;
+	for (i = 0; i < n; i++)
+		if (is_tiered(r, &r->buckets[idx[i]]))
+			nt++;
+	if (nt == 0)
+		return 0;
+	if (n > f->tcap) {
+		tier_ref *tr = gb_realloc(f->trefs, n * sizeof *tr);
+		tier_pos *tp;
+
+		if (!tr)
+			return GB_ENOMEM;
+		f->trefs = tr;
+		tp = gb_realloc(f->tpos, n * sizeof *tp);
+		if (!tp)
+			return GB_ENOMEM;
+		f->tpos = tp;
+		f->tcap = n;
+	}
+	for (i = 0, nt = 0; i < n; i++)
+		if (is_tiered(r, &r->buckets[idx[i]])) {
+			f->trefs[nt].r = r;
+			f->trefs[nt].bucket = idx[i];
+			f->trefs[nt++].local = i;
 		}
-	if (n)
-		qsort(refs, n, sizeof *refs, tier_ref_cmp);
-	for (i = 0; i < n; i = j) {
+	qsort(f->trefs, nt, sizeof *f->trefs, tier_ref_cmp);
+	for (i = 0; i < nt; i = j) {
 		gb_u128 run = 0;
 
-		for (j = i; j < n && tier_group_cmp(r, &r->buckets[refs[i].bucket],
-						     &r->buckets[refs[j].bucket]) == 0; j++) {
-			pos[refs[j].bucket].offset = run;
-			run += r->buckets[refs[j].bucket].quantity;
+		for (j = i; j < nt && tier_group_cmp(r, &r->buckets[f->trefs[i].bucket],
+						      &r->buckets[f->trefs[j].bucket]) == 0; j++) {
+			f->tpos[f->trefs[j].local].offset = run;
+			run += r->buckets[f->trefs[j].bucket].quantity;
 		}
-		for (size_t k = i; k < j; k++)
-			pos[refs[k].bucket].total = run;
+		for (k = i; k < j; k++)
+			f->tpos[f->trefs[k].local].total = run;
 	}
-	gb_free(refs);
 	return 0;
 }
 
 /*
- * Quantity q at price, from position off in its group whose period total
- * is total (all in tier units: GPU-hours or tokens).  Display quantities
- * are q * unit_scale; unit prices are scaled by factor (batch discount).
- * Graduated: each tier bills the part of [off, off + q) inside it.
- * Volume: all of q at the first tier whose bound the total does not pass.
+ * A tiered bucket: quantity q at price, from position off in its group
+ * whose period total is total (all in tier units: GPU-hours or tokens).
+ * Unit prices are scaled by factor (batch discount).  Graduated: each tier
+ * bills the part of [off, off + q) inside it.  Volume: all of q at the
+ * first tier whose bound the total does not pass.
  */
-static int price_protos(proto_list *pl, const proto *tmpl, const gb_price *price,
-			const mpq_t q, const mpq_t off, const mpq_t total,
-			const mpq_t unit_scale, const mpq_t factor)
+static int price_protos(fin *f, const proto *tmpl, const gb_price *price)
 {
-	mpq_t slice, lo, hi, end;
-	size_t t, n = price->mode == GB_PRICE_FLAT ? 1 : price->ntiers;
-	int rc = 0;
+	size_t t, n = price->ntiers;
+	int gpu = tmpl->kind <= GB_LINE_GPU_SPOT_INTERRUPTED;
 
-	mpq_inits(slice, lo, hi, end, NULL);
-	mpq_add(end, off, q);
-	for (t = 0; t < n && rc == 0; t++) {
-		const mpq_t *unit = price->mode == GB_PRICE_FLAT ?
-			(const mpq_t *)&price->flat : (const mpq_t *)&price->tiers[t].price;
+	mpq_add(f->end, f->off, f->q);
+	for (t = 0; t < n; t++) {
 		proto *p;
 
-		if (price->mode == GB_PRICE_FLAT) {
-			mpq_set(slice, q);
-		} else if (price->mode == GB_PRICE_VOLUME) {
+		if (price->mode == GB_PRICE_VOLUME) {
 			if (price->tiers[t].bounded &&
-			    mpq_cmp(total, price->tiers[t].up_to) > 0)
+			    mpq_cmp(f->total, price->tiers[t].up_to) > 0)
 				continue;
-			mpq_set(slice, q);
+			mpq_set(f->slice, f->q);
 			n = t + 1;  /* this tier prices all of it */
 		} else {
 			/* the tier spans (lower bound, up_to] */
 			if (t == 0)
-				mpq_set_ui(lo, 0, 1);
+				mpq_set_ui(f->lo, 0, 1);
 			else
-				mpq_set(lo, price->tiers[t - 1].up_to);
-			if (mpq_cmp(lo, off) < 0)
-				mpq_set(lo, off);
-			if (price->tiers[t].bounded && mpq_cmp(price->tiers[t].up_to, end) < 0)
-				mpq_set(hi, price->tiers[t].up_to);
+				mpq_set(f->lo, price->tiers[t - 1].up_to);
+			if (mpq_cmp(f->lo, f->off) < 0)
+				mpq_set(f->lo, f->off);
+			if (price->tiers[t].bounded &&
+			    mpq_cmp(price->tiers[t].up_to, f->end) < 0)
+				mpq_set(f->hi, price->tiers[t].up_to);
 			else
-				mpq_set(hi, end);
-			if (mpq_cmp(hi, lo) <= 0)
+				mpq_set(f->hi, f->end);
+			if (mpq_cmp(f->hi, f->lo) <= 0)
 				continue;
-			mpq_sub(slice, hi, lo);
+			mpq_sub(f->slice, f->hi, f->lo);
 		}
-		p = proto_new(pl, tmpl->cust, tmpl->kind);
-		if (!p) {
-			rc = GB_ENOMEM;
-			break;
-		}
+		p = proto_new(f, tmpl->kind);
+		if (!p)
+			return GB_ENOMEM;
 		p->name = tmpl->name;
 		p->region = tmpl->region;
 		p->batch = tmpl->batch;
 		p->records = tmpl->records;
 		p->order = tmpl->order;
 		p->bucket = tmpl->bucket;
-		if (price->mode != GB_PRICE_FLAT) {
-			p->tier = (unsigned)t + 1;
-			p->price = price;
-		}
-		mpq_mul(p->unit_price, *unit, factor);
-		mpq_mul(p->quantity, slice, unit_scale);
+		p->tier = (unsigned)t + 1;
+		p->price = price;
+		p->own_unit = 1;
+		mpq_mul(p->own, price->tiers[t].price, f->factor);
 		/* base: GPU-seconds (hours x 3600) or tokens */
-		mpq_set(p->base, slice);
-		if (tmpl->kind <= GB_LINE_GPU_SPOT_INTERRUPTED) {
+		mpq_set(p->base, f->slice);
+		if (gpu) {
 			mpz_mul_ui(mpq_numref(p->base), mpq_numref(p->base), 3600);
 			mpq_canonicalize(p->base);
 		}
 	}
-	mpq_clears(slice, lo, hi, end, NULL);
-	return rc;
+	return 0;
 }
 
-static int bucket_protos(gb_rater *r, proto_list *pl, const bucket *b,
-			 const tier_pos *pos, long index)
+/* factor = 1 - the batch discount of the bucket's version, or 1. */
+static void batch_factor(fin *f, const bucket *b)
 {
-	const cust_rec *c = &r->customers[b->key.customer];
+	mpq_set_ui(f->factor, 1, 1);
+	if (b->key.aux) {
+		const gb_version *v = &f->r->prices->versions[b->key.aux - 1];
+
+		mpq_sub(f->factor, f->factor, v->batch_discount);
+	}
+}
+
+/* The unit price of batch bucket b at flat price: from the cache. */
+static mpq_srcptr batch_unit(fin *f, const bucket *b, const gb_price *price)
+{
+	const gb_rater *r = f->r;
+	size_t nv = r->prices->nversions, i;
+
+	if (!f->batch_unit) {
+		f->batch_unit = gb_calloc(r->nprice_ids * nv, sizeof *f->batch_unit);
+		f->batch_have = gb_calloc(r->nprice_ids * nv, 1);
+		if (!f->batch_unit || !f->batch_have) {
+			gb_free(f->batch_unit);
+			gb_free(f->batch_have);
+			f->batch_unit = NULL;
+			f->batch_have = NULL;
+			return NULL;
+		}
+		f->batch_n = r->nprice_ids * nv;
+	}
+	i = (size_t)b->key.price * nv + (b->key.aux - 1u);
+	if (!f->batch_have[i]) {
+		batch_factor(f, b);
+		mpq_init(f->batch_unit[i]);
+		mpq_mul(f->batch_unit[i], price->flat, f->factor);
+		f->batch_have[i] = 1;
+	}
+	return f->batch_unit[i];
+}
+
+/* Bucket index, the customer's local-th: its proto-lines. */
+static int bucket_protos(fin *f, const bucket *b, size_t local, long index)
+{
+	gb_rater *r = f->r;
 	const entry *e = &r->entries[b->key.entry];
-	mpq_t q, off, total, scale, factor;
-	proto tmpl;
-	int rc = 0;
+	const gb_price *price = NULL;
+	proto tmpl, *p;
 
-	if (!c->selected || b->quantity == 0)
+	if (b->quantity == 0)
 		return 0;
-	memset(&tmpl, 0, sizeof tmpl);
-	tmpl.cust = c;
-	tmpl.kind = (gb_line_kind)b->key.kind;
-	tmpl.name = e->name;
-	tmpl.region = e->type == ENTRY_GPU ? e->region : "";
-	tmpl.records = b->records;
-	tmpl.batch = b->key.aux != 0;
-	tmpl.order = b->key.price < 0 ? 0 : (uint32_t)b->key.price;
-	tmpl.bucket = index;
-	mpq_inits(q, off, total, scale, factor, NULL);
-	mpq_set_u128(q, b->quantity);
-	mpq_set_u128(off, pos->offset);
-	mpq_set_u128(total, pos->total ? pos->total : b->quantity);
-	mpq_set_ui(factor, 1, 1);
-	if (e->type == ENTRY_GPU) {
-		/* tiers count GPU-hours */
-		mpz_mul_ui(mpq_denref(q), mpq_denref(q), 3600);
-		mpq_canonicalize(q);
-		mpz_mul_ui(mpq_denref(off), mpq_denref(off), 3600);
-		mpq_canonicalize(off);
-		mpz_mul_ui(mpq_denref(total), mpq_denref(total), 3600);
-		mpq_canonicalize(total);
-		mpq_set_ui(scale, 1, 1);
-	} else {
-		mpq_set_ui(scale, 1, 1000000);  /* prices are per 1M tokens */
-		if (b->key.aux) {
-			const gb_version *v = &r->prices->versions[b->key.aux - 1];
+	if (b->key.price >= 0) {
+		price = r->prices_by_id[b->key.price];
+		if (price->mode != GB_PRICE_FLAT) {
+			const tier_pos *pos = &f->tpos[local];
 
-			mpq_sub(factor, factor, v->batch_discount);
+			/* tiers count GPU-hours or tokens */
+			memset(&tmpl, 0, sizeof tmpl);
+			tmpl.kind = (gb_line_kind)b->key.kind;
+			tmpl.name = e->name;
+			tmpl.region = e->type == ENTRY_GPU ? e->region : "";
+			tmpl.records = b->records;
+			tmpl.batch = b->key.aux != 0;
+			tmpl.order = (uint32_t)b->key.price;
+			tmpl.bucket = index;
+			mpq_set_u128(f->q, b->quantity);
+			mpq_set_u128(f->off, pos->offset);
+			mpq_set_u128(f->total, pos->total ? pos->total : b->quantity);
+			if (e->type == ENTRY_GPU) {
+				mpz_set_ui(mpq_denref(f->q), 3600);
+				mpq_canonicalize(f->q);
+				mpz_set_ui(mpq_denref(f->off), 3600);
+				mpq_canonicalize(f->off);
+				mpz_set_ui(mpq_denref(f->total), 3600);
+				mpq_canonicalize(f->total);
+			}
+			batch_factor(f, b);
+			return price_protos(f, &tmpl, price);
 		}
 	}
+	/* a flat price, or interrupted spot (a zero line showing GPU-hours) */
+	p = proto_new(f, (gb_line_kind)b->key.kind);
+	if (!p)
+		return GB_ENOMEM;
+	p->name = e->name;
+	p->region = e->type == ENTRY_GPU ? e->region : "";
+	p->records = b->records;
+	p->bucket = index;
+	mpq_set_u128(p->base, b->quantity);
 	if (b->key.price < 0) {
-		/* interrupted spot: a zero line that shows the GPU-hours */
-		proto *p = proto_new(pl, c, tmpl.kind);
+		p->own_unit = 1;
+		mpq_set_ui(p->own, 0, 1);
+		return 0;
+	}
+	p->batch = b->key.aux != 0;
+	p->order = (uint32_t)b->key.price;
+	if (b->key.aux) {
+		p->unit = batch_unit(f, b, price);
+		if (!p->unit)
+			return GB_ENOMEM;
+	} else {
+		p->unit = price->flat;
+	}
+	return 0;
+}
+
+static void reservation_protos(fin *f, size_t ci, int *rc)
+{
+	const res_lines *rl = &f->res;
+	size_t lo = 0, hi = rl->n, i;
+
+	/* the customer's run of phase-1 lines (they are in customer order) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rl->v[mid].cust < ci)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < rl->n && rl->v[i].cust == ci; i++) {
+		const res_line *x = &rl->v[i];
+		proto *p = proto_new(f, GB_LINE_GPU_RESERVED);
 
 		if (!p) {
-			rc = GB_ENOMEM;
-		} else {
-			p->name = tmpl.name;
-			p->region = tmpl.region;
-			p->records = b->records;
-			p->bucket = index;
-			mpq_set(p->quantity, q);
-			mpq_set_u128(p->base, b->quantity);
+			*rc = GB_ENOMEM;
+			return;
 		}
-	} else {
-		rc = price_protos(pl, &tmpl, r->prices_by_id[b->key.price], q,
-				  off, total, scale, factor);
+		p->res = x->res;
+		p->name = x->res->sku;
+		p->region = x->res->region;
+		p->reference = x->res->id;
+		p->unit = *x->rate;
+		p->covered = x->covered;
+		/* hours x gpus x 3600 GPU-seconds */
+		mpq_set_u128(p->base, (gb_u128)x->hours * x->res->gpus * 3600u);
 	}
-	mpq_clears(q, off, total, scale, factor, NULL);
-	return rc;
 }
 
 /* --- 3. sort and merge ------------------------------------------------------------ */
 
-static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-
-	if (c)
-		return c;
-	return al < bl ? -1 : al > bl;
-}
-
-static int cust_cmp(const cust_rec *a, const cust_rec *b)
-{
-	return cmp_bytes(a->name, a->len, b->name, b->len);
-}
-
 /* Order within the line key, so equal keys are adjacent. */
 static int proto_key_cmp(const proto *a, const proto *b)
 {
+	mpq_srcptr ua, ub;
 	int c;
 
-	if (a->cust != b->cust)
-		return cust_cmp(a->cust, b->cust);
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
-	c = strcmp(a->name, b->name);
+	c = a->name == b->name ? 0 : strcmp(a->name, b->name);
 	if (c)
 		return c;
-	c = strcmp(a->region, b->region);
+	c = a->region == b->region ? 0 : strcmp(a->region, b->region);
 	if (c)
 		return c;
-	c = mpq_cmp(a->unit_price, b->unit_price);
+	ua = unit_of(a);
+	ub = unit_of(b);
+	c = ua == ub ? 0 : mpq_cmp(ua, ub);
 	if (c)
 		return c < 0 ? -1 : 1;
 	if (a->tier != b->tier)
 		return a->tier < b->tier ? -1 : 1;
-	return strcmp(a->reference, b->reference);
+	return a->reference == b->reference ? 0 : strcmp(a->reference, b->reference);
 }
 
 /*
@@ -578,7 +898,7 @@ static int proto_key_cmp(const proto *a, const proto *b)
  */
 static int proto_qsort_cmp(const void *pa, const void *pb)
 {
-	const proto *a = pa, *b = pb;
+	const proto *a = *(const proto *const *)pa, *b = *(const proto *const *)pb;
 	int c = proto_key_cmp(a, b);
 
 	if (c)
@@ -587,164 +907,370 @@ static int proto_qsort_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Merge adjacent protos with equal keys, in place; returns how many are
- * left.  Merged-away entries are swapped to the tail, still initialised,
- * so proto_list_free clears everything exactly once.
+ * Merge adjacent protos with equal keys into the first of each run;
+ * f->ord[0..returned) are the merged lines.  A traced record's bucket:
+ * explain learns which merged line its slice joins.
  */
-static size_t merge_protos(proto_list *pl, gb_explain *ex, int *rc)
+static size_t merge_protos(fin *f, int *rc)
 {
+	gb_explain *ex = f->r->explain;
 	size_t i, out = 0;
 
-	for (i = 0; i < pl->n; i++) {
-		proto *p = &pl->v[i];
-		int merge = out > 0 && proto_key_cmp(&pl->v[out - 1], p) == 0;
+	for (i = 0; i < f->npool; i++) {
+		proto *p = f->ord[i];
+		int merge = out > 0 && proto_key_cmp(f->ord[out - 1], p) == 0;
 
-		/* a traced record's bucket: note which line its slice joins */
 		if (ex && *rc == 0 && gb_explain_is_marked(ex, p->bucket))
 			*rc = gb_explain_slice(ex, p->bucket, p->base,
 					       merge ? out - 1 : out);
 		if (merge) {
-			proto *m = &pl->v[out - 1];
+			proto *m = f->ord[out - 1];
 
-			mpq_add(m->quantity, m->quantity, p->quantity);
 			mpq_add(m->base, m->base, p->base);
-			mpq_add(m->covered, m->covered, p->covered);
+			m->covered += p->covered;
 			m->records += p->records;
 			if (m->batch != p->batch)
 				m->batch = -1;
 			continue;
 		}
-		if (out != i) {
-			proto t = pl->v[out];
-
-			pl->v[out] = *p;
-			*p = t;
-		}
-		out++;
+		f->ord[out++] = p;
 	}
 	return out;
 }
 
 /* --- 4. lines, contract adjustments, invoices ------------------------------------- */
 
-static char *dupf(const char *fmt, ...) GB_PRINTF(1, 2);
-
-static char *dupf(const char *fmt, ...)
+/* Descriptions are built in f->text; lines keep offsets until the end. */
+static void text_add(fin *f, const char *s, size_t n)
 {
-	va_list ap;
-	char *buf;
-	int n;
+	if (f->text_len + n + 1 > f->text_cap) {
+		size_t cap = f->text_cap ? f->text_cap : 4096;
+		char *t;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	buf = gb_malloc((size_t)n + 1);
-	if (!buf)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return buf;
+		while (cap < f->text_len + n + 1)
+			cap *= 2;
+		t = f->text_failed ? NULL : gb_realloc(f->text, cap);
+		if (!t) {
+			f->text_failed = 1;
+			return;
+		}
+		f->text = t;
+		f->text_cap = cap;
+	}
+	memcpy(f->text + f->text_len, s, n);
+	f->text_len += n;
 }
 
-static void percent_text(char *buf, size_t size, const mpq_t fraction)
+static void text_puts(fin *f, const char *s)
 {
-	mpq_t pct;
-
-	mpq_init(pct);
-	mpq_set_ui(pct, 100, 1);
-	mpq_mul(pct, pct, fraction);
-	gb_decimal_format(buf, size, pct, 0, 2, GB_ROUND_HALF_EVEN);
-	mpq_clear(pct);
+	text_add(f, s, strlen(s));
 }
 
-static void tier_text(char *buf, size_t size, const proto *p, const char *unit)
+#define TEXT_LIT(f, lit) text_add((f), (lit), sizeof(lit) - 1)
+
+/* End the current string; returns the offset where it started. */
+static size_t text_end(fin *f, size_t start)
+{
+	text_add(f, "", 1);
+	return start;
+}
+
+static void text_u64(fin *f, uint64_t v)
+{
+	char d[20];
+
+	text_add(f, d, gb_u64_text(d, v));
+}
+
+/* fraction x 100 with up to two decimals: the scaled numerator over the
+ * same denominator is the same number, so no gcd is needed */
+static void percent_text(fin *f, char *buf, size_t size, const mpq_t fraction)
+{
+	mpz_mul_ui(mpq_numref(f->slice), mpq_numref(fraction), 100);
+	mpz_set(mpq_denref(f->slice), mpq_denref(fraction));
+	gb_decimal_text(buf, size, f->slice, 0, 2);
+	mpq_set_ui(f->slice, 0, 1);
+}
+
+/* ", graduated tier 2 (1000 to 5000 GPU-hours)" */
+static void tier_text(fin *f, const proto *p, const char *unit)
 {
 	const gb_price *price = p->price;
 	size_t t = p->tier - 1;
 	char lo[64] = "0", hi[64];
-	const char *mode = price->mode == GB_PRICE_VOLUME ? "volume" : "graduated";
 
+	if (price->mode == GB_PRICE_VOLUME)
+		TEXT_LIT(f, ", volume tier ");
+	else
+		TEXT_LIT(f, ", graduated tier ");
+	text_u64(f, t + 1);
 	if (t > 0)
-		gb_decimal_format(lo, sizeof lo, price->tiers[t - 1].up_to, 0,
-				  GB_DECIMAL_MAX_FRACTION, GB_ROUND_HALF_EVEN);
+		gb_decimal_text(lo, sizeof lo, price->tiers[t - 1].up_to, 0,
+				GB_DECIMAL_MAX_FRACTION);
 	if (price->tiers[t].bounded) {
-		gb_decimal_format(hi, sizeof hi, price->tiers[t].up_to, 0,
-				  GB_DECIMAL_MAX_FRACTION, GB_ROUND_HALF_EVEN);
-		snprintf(buf, size, ", %s tier %zu (%s to %s %s)", mode, t + 1,
-			 lo, hi, unit);
+		gb_decimal_text(hi, sizeof hi, price->tiers[t].up_to, 0,
+				GB_DECIMAL_MAX_FRACTION);
+		TEXT_LIT(f, " (");
+		text_puts(f, lo);
+		TEXT_LIT(f, " to ");
+		text_puts(f, hi);
 	} else {
-		snprintf(buf, size, ", %s tier %zu (over %s %s)", mode, t + 1, lo,
-			 unit);
+		TEXT_LIT(f, " (over ");
+		text_puts(f, lo);
 	}
+	TEXT_LIT(f, " ");
+	text_puts(f, unit);
+	TEXT_LIT(f, ")");
 }
 
-static char *describe(const proto *p)
+/* The line's description into f->text; returns its offset. */
+static size_t describe(fin *f, const proto *p)
 {
-	static const char *const token_what[] = { "input", "cached input", "output" };
-	char tier[160] = "";
-	int gpu = p->kind <= GB_LINE_GPU_SPOT_INTERRUPTED;
+	static const char *const token_what[] = {
+		" input tokens", " cached input tokens", " output tokens"
+	};
+	size_t start = f->text_len;
 
-	if (p->tier)
-		tier_text(tier, sizeof tier, p, gpu ? "GPU-hours" : "tokens");
 	switch (p->kind) {
 	case GB_LINE_GPU_RESERVED:
-		return dupf("Reservation %s: %u x %s, %s, term %s",
-			    p->res->id, p->res->gpus, p->res->sku, p->res->region,
-			    p->res->term);
+		TEXT_LIT(f, "Reservation ");
+		text_puts(f, p->res->id);
+		TEXT_LIT(f, ": ");
+		text_u64(f, p->res->gpus);
+		TEXT_LIT(f, " x ");
+		text_puts(f, p->res->sku);
+		TEXT_LIT(f, ", ");
+		text_puts(f, p->res->region);
+		TEXT_LIT(f, ", term ");
+		text_puts(f, p->res->term);
+		break;
 	case GB_LINE_GPU_ON_DEMAND:
-		return dupf("%s on-demand, %s%s", p->name, p->region, tier);
 	case GB_LINE_GPU_SPOT:
-		return dupf("%s spot, %s%s", p->name, p->region, tier);
+		text_puts(f, p->name);
+		if (p->kind == GB_LINE_GPU_SPOT)
+			TEXT_LIT(f, " spot, ");
+		else
+			TEXT_LIT(f, " on-demand, ");
+		text_puts(f, p->region);
+		if (p->tier)
+			tier_text(f, p, "GPU-hours");
+		break;
 	case GB_LINE_GPU_SPOT_INTERRUPTED:
-		return dupf("%s spot, %s, interrupted by the provider: no charge",
-			    p->name, p->region);
+		text_puts(f, p->name);
+		TEXT_LIT(f, " spot, ");
+		text_puts(f, p->region);
+		TEXT_LIT(f, ", interrupted by the provider: no charge");
+		break;
 	case GB_LINE_TOKENS_INPUT:
 	case GB_LINE_TOKENS_CACHED_INPUT:
 	case GB_LINE_TOKENS_OUTPUT:
-		return dupf("%s %s tokens%s%s", p->name,
-			    token_what[p->kind - GB_LINE_TOKENS_INPUT],
-			    p->batch == 1 ? ", batch" : "", tier);
+		text_puts(f, p->name);
+		text_puts(f, token_what[p->kind - GB_LINE_TOKENS_INPUT]);
+		if (p->batch == 1)
+			TEXT_LIT(f, ", batch");
+		if (p->tier)
+			tier_text(f, p, "tokens");
+		break;
 	default:
-		return gb_strdup("");
+		break;
 	}
+	return text_end(f, start);
 }
 
-typedef struct line_list {
-	gb_invoice_line *v;
-	size_t n, cap;
-} line_list;
-
-static gb_invoice_line *line_new(line_list *ll)
+/* The next line of the current invoice, its old values reset. */
+static gb_invoice_line *line_new(fin *f)
 {
 	gb_invoice_line *l;
 
-	if (gb_grow_array((void **)&ll->v, &ll->cap, ll->n + 1, sizeof *ll->v))
-		return NULL;
-	l = &ll->v[ll->n++];
-	gb_invoice_line_init(l);
+	if (f->nlines == f->lines_cap) {
+		size_t cap = f->lines_cap ? f->lines_cap * 2 : 64, i;
+		gb_invoice_line *v = cap > (size_t)-1 / sizeof *v ? NULL :
+				     gb_realloc(f->lines, cap * sizeof *v);
+		size_t *d;
+
+		if (!v)
+			return NULL;
+		f->lines = v;
+		d = gb_realloc(f->desc, cap * sizeof *d);
+		if (!d)
+			return NULL;
+		f->desc = d;
+		for (i = f->lines_cap; i < cap; i++)
+			gb_invoice_line_init(&v[i]);
+		f->lines_cap = cap;
+	}
+	l = &f->lines[f->nlines++];
+	if (l->has_utilisation)
+		mpq_set_ui(l->utilisation, 0, 1);
+	if (l->has_remaining)
+		mpz_set_ui(l->remaining, 0);
+	l->has_utilisation = l->has_remaining = 0;
+	l->tier = 0;
+	l->batch = 0;
+	l->records = 0;
+	l->description = l->sku = l->model = l->region = l->reference = "";
 	return l;
 }
 
-static int line_strings(gb_invoice_line *l, const char *sku, const char *model,
-			const char *region, const char *reference, char *desc)
+/*
+ * gcd(a, per) for per = 3600 (2^4 3^2 5^2) or 10^6 (2^6 5^6), from the
+ * factors of per: a few remainders by constants, which compile to
+ * multiplications.  Other values of per take Euclid's way.
+ */
+static uint64_t gcd_per(gb_u128 a, uint64_t per)
 {
-	l->description = desc;
-	l->sku = gb_strdup(sku);
-	l->model = gb_strdup(model);
-	l->region = gb_strdup(region);
-	l->reference = gb_strdup(reference);
-	return l->description && l->sku && l->model && l->region && l->reference
-	       ? 0 : GB_ENOMEM;
+	uint32_t x;
+	uint64_t g, y, t;
+	int twos;
+
+	if (per == 3600)
+		x = (uint32_t)(a <= UINT64_MAX ? (uint64_t)a % 3600 : a % 3600);
+	else if (per == 1000000)
+		x = (uint32_t)(a <= UINT64_MAX ? (uint64_t)a % 1000000 : a % 1000000);
+	else {
+		for (g = per, y = (uint64_t)(a % per); y; g = y, y = t)
+			t = g % y;
+		return g;
+	}
+	if (x == 0)
+		return per;
+	twos = __builtin_ctz(x);
+	if (per == 3600) {
+		g = (uint64_t)1 << (twos < 4 ? twos : 4);
+		g *= x % 9 == 0 ? 9 : x % 3 == 0 ? 3 : 1;
+		g *= x % 25 == 0 ? 25 : x % 5 == 0 ? 5 : 1;
+		return g;
+	}
+	g = (uint64_t)1 << (twos < 6 ? twos : 6);
+	if (x % 5)
+		return g;
+	if (x % 25)
+		return g * 5;
+	if (x % 125)
+		return g * 25;
+	if (x % 625)
+		return g * 125;
+	if (x % 3125)
+		return g * 625;
+	return x % 15625 ? g * 3125 : g * 15625;
 }
 
-static int usage_line(const gb_prices *prices, line_list *ll, const proto *p)
+static const uint64_t p10[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+	10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+	100000000000ull, 1000000000000ull, 10000000000000ull,
+	100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	100000000000000000ull, 1000000000000000000ull,
+	10000000000000000000ull,
+};
+
+/* num / den (a magnitude) rounded to an integer with mode. */
+static gb_u128 round_ratio(gb_u128 num, gb_u128 den, gb_rounding mode)
 {
-	gb_invoice_line *l = line_new(ll);
+	gb_u128 q, r;
+	int away;
+
+	if (num <= UINT64_MAX && den <= UINT64_MAX) {
+		/* the usual case; 128-bit division is a library call */
+		q = (uint64_t)num / (uint64_t)den;
+		r = (uint64_t)num % (uint64_t)den;
+	} else {
+		q = num / den;
+		r = num % den;
+	}
+	switch (mode) {
+	case GB_ROUND_DOWN:
+		away = 0;
+		break;
+	case GB_ROUND_UP:
+		away = r != 0;
+		break;
+	case GB_ROUND_HALF_UP:
+		away = r != 0 && r >= den - r;
+		break;
+	case GB_ROUND_HALF_EVEN:
+	default:
+		away = r != 0 && (r > den - r || (r == den - r && (q & 1)));
+		break;
+	}
+	return q + (away ? 1 : 0);
+}
+
+/* |z| when it fits in 64 bits. */
+static int get_mag64(mpz_srcptr z, uint64_t *out)
+{
+	if (mpz_size(z) > 1 || GMP_NUMB_BITS != 64)
+		return 0;
+	*out = mpz_size(z) ? (uint64_t)mpz_getlimbn(z, 0) : 0;
+	return 1;
+}
+
+/*
+ * out = v x factor rounded to minor units with mode (factor NULL: 1), as
+ * gb_round does; every mode rounds the magnitude, so the sign comes after.
+ * 128-bit integers when the terms fit in 64 bits, GMP otherwise.
+ */
+static void round_q(mpz_t out, mpq_srcptr v, mpq_srcptr factor,
+		    unsigned minor, gb_rounding mode, mpq_t scratch)
+{
+	uint64_t n, d, fn = 1, fd = 1;
+	gb_u128 num, den;
+
+	if (gb_invoice_fast && minor <= 19 && get_mag64(mpq_numref(v), &n) &&
+	    get_u64(mpq_denref(v), &d) &&
+	    (!factor || (get_mag64(mpq_numref(factor), &fn) &&
+			 get_u64(mpq_denref(factor), &fd))) &&
+	    !__builtin_mul_overflow((gb_u128)n * fn, (gb_u128)p10[minor], &num) &&
+	    !__builtin_mul_overflow((gb_u128)d, (gb_u128)fd, &den) && den) {
+		mpz_set_u128(out, round_ratio(num, den, mode));
+		if ((mpz_sgn(mpq_numref(v)) < 0) !=
+		    (factor && mpz_sgn(mpq_numref(factor)) < 0))
+			mpz_neg(out, out);
+		return;
+	}
+	if (factor) {
+		mpq_mul(scratch, v, factor);
+		gb_round(out, scratch, minor, mode);
+	} else {
+		gb_round(out, v, minor, mode);
+	}
+}
+
+/*
+ * quantity = base / per (per = 3600 or 10^6) and
+ * amount = round(base x price / per) to minor units, in 128-bit integers
+ * when base is an integer and the price's terms fit in 64 bits.  Returns
+ * 0 when they do not (nothing set).
+ */
+static int fast_line(gb_invoice_line *l, mpq_srcptr base, mpq_srcptr price,
+		     uint64_t per, unsigned minor, gb_rounding mode)
+{
+	gb_u128 b, num;
+	uint64_t pn, pd, g;
+
+	if (!gb_invoice_fast || minor > 19 || mpz_cmp_ui(mpq_denref(base), 1) != 0 ||
+	    !get_u128(mpq_numref(base), &b) || !get_u64(mpq_numref(price), &pn) ||
+	    !get_u64(mpq_denref(price), &pd))
+		return 0;
+	/* exact = b x pn / (per x pd); scaled by 10^minor */
+	if (__builtin_mul_overflow(b, (gb_u128)pn, &num) ||
+	    __builtin_mul_overflow(num, (gb_u128)p10[minor], &num))
+		return 0;
+	mpz_set_u128(l->amount, round_ratio(num, (gb_u128)per * pd, mode));
+	g = gcd_per(b, per);
+	mpz_set_u128(mpq_numref(l->quantity),
+		     b <= UINT64_MAX ? (uint64_t)b / g : b / g);
+	mpz_set_ui(mpq_denref(l->quantity), (unsigned long)(per / g));
+	return 1;
+}
+
+static int usage_line(fin *f, const proto *p)
+{
+	const gb_prices *prices = f->r->prices;
+	gb_invoice_line *l = line_new(f);
 	int gpu = p->kind <= GB_LINE_GPU_SPOT_INTERRUPTED;
-	mpq_t exact;
+	uint64_t per = gpu ? 3600 : 1000000;
+	mpq_srcptr unit = unit_of(p);
 
 	if (!l)
 		return GB_ENOMEM;
@@ -754,56 +1280,64 @@ static int usage_line(const gb_prices *prices, line_list *ll, const proto *p)
 	l->records = p->records;
 	l->unit = gpu ? "GPU-hour" : "1M tokens";
 	mpq_set(l->base_quantity, p->base);
-	mpq_set(l->quantity, p->quantity);
-	mpq_set(l->unit_price, p->unit_price);
-	mpq_init(exact);
-	mpq_mul(exact, p->quantity, p->unit_price);
-	gb_round(l->amount, exact, prices->minor_units, prices->rounding);
-	mpq_clear(exact);
+	mpq_set(l->unit_price, unit);
+	if (!fast_line(l, p->base, unit, per, prices->minor_units,
+		       prices->rounding)) {
+		mpq_set(l->quantity, p->base);
+		mpz_mul_ui(mpq_denref(l->quantity), mpq_denref(l->quantity), per);
+		mpq_canonicalize(l->quantity);
+		mpq_mul(f->exact, l->quantity, unit);
+		gb_round(l->amount, f->exact, prices->minor_units, prices->rounding);
+	}
 	if (p->kind == GB_LINE_GPU_RESERVED && mpq_sgn(p->base) > 0) {
 		l->has_utilisation = 1;
-		mpq_div(l->utilisation, p->covered, p->base);
+		mpq_set_u128(l->utilisation, p->covered);
+		mpq_div(l->utilisation, l->utilisation, p->base);
 	}
-	return line_strings(l, gpu ? p->name : "", gpu ? "" : p->name, p->region,
-			    p->reference, describe(p));
+	/* borrowed: the rater's entry names, the contract's reservation */
+	if (gpu)
+		l->sku = p->name;
+	else
+		l->model = p->name;
+	l->region = p->region;
+	l->reference = p->reference;
+	f->desc[f->nlines - 1] = describe(f, p);
+	return 0;
 }
 
 /* An adjustment line: quantity 1, unit price = amount. */
-static gb_invoice_line *adjust_line(const gb_prices *prices, line_list *ll,
-				    gb_line_kind kind, const mpz_t amount,
-				    const char *reference, char *desc)
+static gb_invoice_line *adjust_line(fin *f, gb_line_kind kind,
+				    const mpz_t amount, const char *reference,
+				    size_t desc)
 {
-	gb_invoice_line *l = line_new(ll);
+	gb_invoice_line *l = line_new(f);
 
-	if (!l) {
-		gb_free(desc);
+	if (!l)
 		return NULL;
-	}
 	l->kind = kind;
 	l->unit = "";
+	mpq_set_ui(l->base_quantity, 0, 1);
 	mpq_set_ui(l->quantity, 1, 1);
 	mpz_set(l->amount, amount);
 	mpq_set_z(l->unit_price, amount);
-	mpz_ui_pow_ui(mpq_denref(l->unit_price), 10, prices->minor_units);
+	mpz_ui_pow_ui(mpq_denref(l->unit_price), 10, f->r->prices->minor_units);
 	mpq_canonicalize(l->unit_price);
-	if (line_strings(l, "", "", "", reference, desc) != 0)
-		return NULL;
+	l->reference = reference;
+	f->desc[f->nlines - 1] = desc;
 	return l;
 }
 
-static void sum_lines(mpz_t out, const line_list *ll, gb_line_kind lo,
-		      gb_line_kind hi)
+static void sum_lines(fin *f, mpz_t out, gb_line_kind lo, gb_line_kind hi)
 {
 	size_t i;
 
 	mpz_set_ui(out, 0);
-	for (i = 0; i < ll->n; i++)
-		if (ll->v[i].kind >= lo && ll->v[i].kind <= hi)
-			mpz_add(out, out, ll->v[i].amount);
+	for (i = 0; i < f->nlines; i++)
+		if (f->lines[i].kind >= lo && f->lines[i].kind <= hi)
+			mpz_add(out, out, f->lines[i].amount);
 }
 
-static int contract_lines(const gb_prices *prices, line_list *ll,
-			  const gb_contract *k)
+static int contract_lines(fin *f, const gb_contract *k)
 {
 	static const char *const what[] = { "on-demand GPU usage",
 					    "spot GPU usage", "token usage" };
@@ -814,115 +1348,86 @@ static int contract_lines(const gb_prices *prices, line_list *ll,
 	static const gb_line_kind hi[] = { GB_LINE_GPU_ON_DEMAND,
 					   GB_LINE_GPU_SPOT_INTERRUPTED,
 					   GB_LINE_TOKENS_OUTPUT };
+	const gb_prices *prices = f->r->prices;
 	unsigned minor = prices->minor_units;
-	mpz_t base, amount, total, credit;
-	mpq_t exact;
 	char pct[32], a[64], b[64];
-	int d, rc = 0;
-	size_t i;
+	size_t i, start;
+	int d;
 
-	mpz_inits(base, amount, total, credit, NULL);
-	mpq_init(exact);
-	for (d = 0; d < GB_DISCOUNT__COUNT && rc == 0; d++) {
+	for (d = 0; d < GB_DISCOUNT__COUNT; d++) {
 		if (!k->has_discount[d])
 			continue;
 		/* -fraction x the sum of that kind's rounded lines */
-		sum_lines(base, ll, lo[d], hi[d]);
-		mpq_set_z(exact, base);
-		mpq_mul(exact, exact, k->discount[d]);
-		mpq_neg(exact, exact);
-		gb_round(amount, exact, 0, prices->rounding);
-		percent_text(pct, sizeof pct, k->discount[d]);
-		gb_money_format(a, sizeof a, base, minor);
-		if (!adjust_line(prices, ll, GB_LINE_DISCOUNT, amount, refs[d],
-				 dupf("Discount %s%% on %s (%s)", pct, what[d], a)))
-			rc = GB_ENOMEM;
+		sum_lines(f, f->base, lo[d], hi[d]);
+		mpq_set_z(f->exact, f->base);
+		round_q(f->amount, f->exact, k->discount[d], 0, prices->rounding,
+			f->slice);
+		mpz_neg(f->amount, f->amount);
+		percent_text(f, pct, sizeof pct, k->discount[d]);
+		gb_money_text(a, sizeof a, f->base, minor);
+		start = f->text_len;
+		TEXT_LIT(f, "Discount ");
+		text_puts(f, pct);
+		TEXT_LIT(f, "% on ");
+		text_puts(f, what[d]);
+		TEXT_LIT(f, " (");
+		text_puts(f, a);
+		TEXT_LIT(f, ")");
+		if (!adjust_line(f, GB_LINE_DISCOUNT, f->amount, refs[d],
+				 text_end(f, start)))
+			return GB_ENOMEM;
 	}
-	sum_lines(total, ll, GB_LINE_GPU_RESERVED, GB_LINE_CREDIT);
-	if (rc == 0 && k->has_minimum) {
-		mpq_set(exact, k->minimum_spend);
-		gb_round(amount, exact, minor, prices->rounding);
-		if (mpz_cmp(amount, total) > 0) {
-			gb_money_format(a, sizeof a, amount, minor);
-			mpz_sub(amount, amount, total);
-			if (!adjust_line(prices, ll, GB_LINE_MINIMUM_SPEND, amount, "",
-					 dupf("Minimum spend shortfall (minimum %s)", a)))
-				rc = GB_ENOMEM;
-			else
-				mpz_add(total, total, amount);
+	sum_lines(f, f->sum, GB_LINE_GPU_RESERVED, GB_LINE_CREDIT);
+	if (k->has_minimum) {
+		round_q(f->amount, k->minimum_spend, NULL, minor, prices->rounding,
+			f->slice);
+		if (mpz_cmp(f->amount, f->sum) > 0) {
+			gb_money_text(a, sizeof a, f->amount, minor);
+			mpz_sub(f->amount, f->amount, f->sum);
+			start = f->text_len;
+			TEXT_LIT(f, "Minimum spend shortfall (minimum ");
+			text_puts(f, a);
+			TEXT_LIT(f, ")");
+			if (!adjust_line(f, GB_LINE_MINIMUM_SPEND, f->amount, "",
+					 text_end(f, start)))
+				return GB_ENOMEM;
+			mpz_add(f->sum, f->sum, f->amount);
 		}
 	}
-	for (i = 0; i < k->ncredits && rc == 0; i++) {
+	for (i = 0; i < k->ncredits; i++) {
 		const gb_credit *c = &k->credits[i];
 		gb_invoice_line *l;
 
-		gb_round(credit, c->amount, minor, prices->rounding);
+		round_q(f->credit, c->amount, NULL, minor, prices->rounding,
+			f->slice);
 		/* -min(credit, total so far), never below zero */
-		if (mpz_sgn(total) <= 0)
-			mpz_set_ui(amount, 0);
-		else if (mpz_cmp(credit, total) < 0)
-			mpz_set(amount, credit);
+		if (mpz_sgn(f->sum) <= 0)
+			mpz_set_ui(f->amount, 0);
+		else if (mpz_cmp(f->credit, f->sum) < 0)
+			mpz_set(f->amount, f->credit);
 		else
-			mpz_set(amount, total);
-		mpz_sub(total, total, amount);
-		gb_money_format(a, sizeof a, credit, minor);
-		mpz_sub(credit, credit, amount);
-		gb_money_format(b, sizeof b, credit, minor);
-		mpz_neg(amount, amount);
-		l = adjust_line(prices, ll, GB_LINE_CREDIT, amount, c->id,
-				dupf("Credit %s (%s; %s left)", c->id, a, b));
-		if (!l) {
-			rc = GB_ENOMEM;
-			break;
-		}
+			mpz_set(f->amount, f->sum);
+		mpz_sub(f->sum, f->sum, f->amount);
+		gb_money_text(a, sizeof a, f->credit, minor);
+		mpz_sub(f->credit, f->credit, f->amount);
+		gb_money_text(b, sizeof b, f->credit, minor);
+		mpz_neg(f->amount, f->amount);
+		start = f->text_len;
+		TEXT_LIT(f, "Credit ");
+		text_puts(f, c->id);
+		TEXT_LIT(f, " (");
+		text_puts(f, a);
+		TEXT_LIT(f, "; ");
+		text_puts(f, b);
+		TEXT_LIT(f, " left)");
+		l = adjust_line(f, GB_LINE_CREDIT, f->amount, c->id,
+				text_end(f, start));
+		if (!l)
+			return GB_ENOMEM;
 		l->has_remaining = 1;
-		mpz_set(l->remaining, credit);
+		mpz_set(l->remaining, f->credit);
 	}
-	mpz_clears(base, amount, total, credit, NULL);
-	mpq_clear(exact);
-	return rc;
-}
-
-static int invoice_add(gb_invoice_set *set, size_t *cap, const cust_rec *c,
-		       line_list *ll)
-{
-	gb_invoice *inv;
-	size_t i;
-
-	if (gb_grow_array((void **)&set->invoices, cap, set->ninvoices + 1,
-			  sizeof *set->invoices) != 0)
-		return GB_ENOMEM;
-	inv = &set->invoices[set->ninvoices++];
-	memset(inv, 0, sizeof *inv);
-	mpz_init(inv->total);
-	if (ll->n && ll->n < ll->cap) {
-		/* the list grew by doubling from 64: keep only what is used */
-		gb_invoice_line *fit = gb_realloc(ll->v, ll->n * sizeof *ll->v);
-
-		if (fit)
-			ll->v = fit;
-	}
-	inv->lines = ll->v;
-	inv->nlines = ll->n;
-	ll->v = NULL;
-	ll->n = ll->cap = 0;
-	inv->customer = gb_strndup(c->name, c->len);
-	if (!inv->customer)
-		return GB_ENOMEM;
-	for (i = 0; i < inv->nlines; i++)
-		mpz_add(inv->total, inv->total, inv->lines[i].amount);
 	return 0;
-}
-
-static void line_list_free(line_list *ll)
-{
-	size_t i;
-
-	for (i = 0; i < ll->n; i++)
-		gb_invoice_line_clear(&ll->v[i]);
-	gb_free(ll->v);
-	ll->v = NULL;
-	ll->n = ll->cap = 0;
 }
 
 /*
@@ -1038,18 +1543,247 @@ static int needs_invoice(const gb_rater *r, const cust_rec *c)
 			       (c->contract && c->contract->has_minimum));
 }
 
-static int cust_ptr_cmp(const void *a, const void *b)
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
 {
-	return cust_cmp(*(const cust_rec *const *)a, *(const cust_rec *const *)b);
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
 }
 
-static int build(gb_rater *r, gb_invoice_set *set)
+/*
+ * Customers in id order (bytewise).  The sort compares the first 16 bytes
+ * of each id as two big-endian integers (zero-padded: a shorter id that
+ * is a prefix still comes first) and only then the names themselves, so
+ * it seldom leaves the key array.
+ */
+typedef struct cust_key {
+	uint64_t k0, k1;
+	const cust_rec *c;
+} cust_key;
+
+static uint64_t be_prefix(const char *s, size_t len)
 {
-	proto_list pl = { NULL, 0, 0 };
-	line_list ll = { NULL, 0, 0 };
-	const cust_rec **order = NULL;
-	tier_pos *pos = NULL;
-	size_t i, n = 0, pi = 0, cap = 0, ncust, nmerged;
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? (unsigned char)s[i] : 0);
+	return v;
+}
+
+static int cust_key_cmp(const void *pa, const void *pb)
+{
+	const cust_key *a = pa, *b = pb;
+
+	if (a->k0 != b->k0)
+		return a->k0 < b->k0 ? -1 : 1;
+	if (a->k1 != b->k1)
+		return a->k1 < b->k1 ? -1 : 1;
+	return cmp_bytes(a->c->name, a->c->len, b->c->name, b->c->len);
+}
+
+/* Byte i (0..15) of a key's 16-byte prefix. */
+static unsigned key_byte(const cust_key *k, unsigned i)
+{
+	return (unsigned)((i < 8 ? k->k0 >> (56 - 8 * i) :
+				   k->k1 >> (56 - 8 * (i - 8))) & 0xff);
+}
+
+/*
+ * Sort the customers: a least-significant-byte-first radix sort of the
+ * 16-byte prefixes (bytes that are the same in every id, like "cust-00",
+ * cost one counting pass and no move), then a comparison sort of each run
+ * of equal prefixes, which only ids longer than 16 bytes can share.
+ */
+static int sort_customers(cust_key *v, size_t n)
+{
+	size_t (*count)[256], i, j, run;
+	cust_key *tmp, *src = v, *dst;
+	int pass;
+
+	if (n < 64) {
+		qsort(v, n, sizeof *v, cust_key_cmp);
+		return 0;
+	}
+	tmp = gb_malloc(n * sizeof *tmp);
+	count = gb_calloc(16, sizeof *count);
+	if (!tmp || !count) {
+		gb_free(tmp);
+		gb_free(count);
+		return GB_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		for (pass = 0; pass < 16; pass++)
+			count[pass][key_byte(&v[i], (unsigned)pass)]++;
+	dst = tmp;
+	for (pass = 15; pass >= 0; pass--) {
+		size_t *c = count[pass], sum = 0, k;
+
+		if (c[key_byte(&src[0], (unsigned)pass)] == n)
+			continue;   /* every id has the same byte here */
+		for (j = 0; j < 256; j++) {
+			k = c[j];
+			c[j] = sum;
+			sum += k;
+		}
+		for (i = 0; i < n; i++)
+			dst[c[key_byte(&src[i], (unsigned)pass)]++] = src[i];
+		dst = src;
+		src = src == v ? tmp : v;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof *v);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j].k0 == v[i].k0 && v[j].k1 == v[i].k1; j++)
+			;
+		run = j - i;
+		if (run > 1)
+			qsort(v + i, run, sizeof *v, cust_key_cmp);
+	}
+	gb_free(tmp);
+	gb_free(count);
+	return 0;
+}
+
+/*
+ * Group the bucket indices by customer, in invoice order (a counting
+ * sort): invoice k's buckets are by_cust[first[k] .. first[k + 1]).
+ */
+static int group_buckets(fin *f, const cust_key *order, size_t n)
+{
+	const gb_rater *r = f->r;
+	uint32_t *rank, run = 0, k;
+	size_t i;
+
+	rank = gb_malloc((r->ncustomers ? r->ncustomers : 1) * sizeof *rank);
+	f->first = gb_calloc(n + 1, sizeof *f->first);
+	f->by_cust = gb_calloc(r->nbuckets ? r->nbuckets : 1, sizeof *f->by_cust);
+	if (!rank || !f->first || !f->by_cust) {
+		gb_free(rank);
+		return GB_ENOMEM;
+	}
+	memset(rank, 0xff, r->ncustomers * sizeof *rank);
+	for (i = 0; i < n; i++)
+		rank[order[i].c - r->customers] = (uint32_t)i;
+	for (i = 0; i < r->nbuckets; i++) {
+		k = rank[r->buckets[i].key.customer];
+		if (k != UINT32_MAX)
+			f->first[k]++;
+	}
+	/* exclusive prefix sums: first[k] = where k's run starts */
+	for (i = 0; i <= n; i++) {
+		k = f->first[i];
+		f->first[i] = run;
+		run += k;
+	}
+	/* place each bucket; first[k] moves to k's end, then shifts back */
+	for (i = 0; i < r->nbuckets; i++) {
+		k = rank[r->buckets[i].key.customer];
+		if (k != UINT32_MAX)
+			f->by_cust[f->first[k]++] = (uint32_t)i;
+	}
+	for (i = n; i > 0; i--)
+		f->first[i] = f->first[i - 1];
+	f->first[0] = 0;
+	gb_free(rank);
+	return 0;
+}
+
+/* Start loading invoice k's customer and buckets while another is built. */
+static void prefetch_invoice(const fin *f, const cust_key *order, size_t k)
+{
+	const bucket *b = f->r->buckets;
+	uint32_t j;
+
+	__builtin_prefetch(order[k].c);
+	for (j = f->first[k]; j < f->first[k + 1]; j++) {
+		__builtin_prefetch(&b[f->by_cust[j]]);
+		__builtin_prefetch((const char *)&b[f->by_cust[j]] + sizeof *b - 1);
+	}
+}
+
+/* Invoice k, of customer c (index ci): built in f's scratch, handed on. */
+static int customer_invoice(fin *f, size_t k, const cust_rec *c, size_t ci)
+{
+	gb_rater *r = f->r;
+	const uint32_t *idx = f->by_cust + f->first[k];
+	size_t nb = f->first[k + 1] - f->first[k], i, nm, cust;
+	int rc = 0;
+
+	f->npool = 0;
+	f->nlines = 0;
+	f->text_len = 0;
+	if (c->contract && c->contract->nreservations)
+		reservation_protos(f, ci, &rc);
+	if (rc == 0)
+		rc = tier_positions(f, idx, nb);
+	for (i = 0; i < nb && rc == 0; i++)
+		rc = bucket_protos(f, &r->buckets[idx[i]], i, (long)idx[i]);
+	if (rc)
+		return rc;
+	for (i = 0; i < f->npool; i++)
+		f->ord[i] = &f->pool[i];
+	if (f->npool > 16) {
+		qsort(f->ord, f->npool, sizeof *f->ord, proto_qsort_cmp);
+	} else {
+		/* most invoices have a handful of lines: no qsort call */
+		for (i = 1; i < f->npool; i++) {
+			proto *p = f->ord[i];
+			size_t j = i;
+
+			for (; j > 0 && proto_qsort_cmp(&f->ord[j - 1], &p) > 0; j--)
+				f->ord[j] = f->ord[j - 1];
+			f->ord[j] = p;
+		}
+	}
+	nm = merge_protos(f, &rc);
+	for (i = 0; i < nm && rc == 0; i++)
+		rc = usage_line(f, f->ord[i]);
+	if (rc == 0 && c->contract)
+		rc = contract_lines(f, c->contract);
+	cust = f->text_len;
+	text_add(f, c->name, c->len);
+	text_end(f, cust);
+	if (rc == 0 && f->text_failed)
+		rc = GB_ENOMEM;
+	if (rc)
+		return rc;
+	/* the text is complete: offsets become pointers */
+	mpz_set_ui(f->inv.total, 0);
+	for (i = 0; i < f->nlines; i++) {
+		f->lines[i].description = f->text + f->desc[i];
+		mpz_add(f->inv.total, f->inv.total, f->lines[i].amount);
+	}
+	f->inv.customer = f->text + cust;
+	f->inv.lines = f->lines;
+	f->inv.nlines = f->nlines;
+	if (r->explain) {
+		/* merged proto i is line i */
+		rc = gb_explain_invoice(r->explain, &f->inv,
+					gb_invoice_set_count(f->set));
+		if (rc)
+			return rc;
+	}
+	if (!f->fn)
+		return gb_invoice_set_hold(f->set, &f->inv);
+	f->set->nstreamed++;
+	mpz_add(f->set->streamed_total, f->set->streamed_total, f->inv.total);
+	rc = f->fn(f->set, &f->inv, f->payload, f->err);
+	if (rc) {
+		f->fn_failed = 1;
+		if (rc > 0)
+			rc = GB_EABORT;
+	}
+	return rc;
+}
+
+static int build(fin *f)
+{
+	gb_rater *r = f->r;
+	cust_key *order = NULL;
+	size_t i, n = 0;
 	int rc = 0;
 
 	/* Contract customers get an invoice even without usage. */
@@ -1061,78 +1795,100 @@ static int build(gb_rater *r, gb_invoice_set *set)
 						     strlen(k->customer)) < 0)
 				return GB_ENOMEM;
 		}
-	ncust = r->ncustomers;
 	if (r->explain)
 		rc = explain_cover(r);
 	if (rc == 0)
-		rc = reservations(r, &pl, ncust);
+		rc = reservations(r, &f->res);
 	if (rc == 0 && r->explain)
 		rc = gb_explain_mark(r->explain);
+	if (rc == 0 && r->ncustomers) {
+		order = gb_malloc(r->ncustomers * sizeof *order);
+		if (!order)
+			rc = GB_ENOMEM;
+	}
+	for (i = 0; i < r->ncustomers && rc == 0; i++) {
+		const cust_rec *c = &r->customers[i];
+
+		if (!needs_invoice(r, c))
+			continue;
+		order[n].k0 = be_prefix(c->name, c->len);
+		order[n].k1 = c->len > 8 ? be_prefix(c->name + 8, c->len - 8) : 0;
+		order[n++].c = c;
+	}
+	if (rc == 0 && n > 1)
+		rc = sort_customers(order, n);
 	/* after reservations: their leftovers are on-demand usage too */
-	if (rc == 0 && r->nbuckets) {
-		pos = gb_calloc(r->nbuckets, sizeof *pos);
-		rc = pos ? tier_positions(r, pos) : GB_ENOMEM;
-	}
-	for (i = 0; i < r->nbuckets && rc == 0; i++)
-		rc = bucket_protos(r, &pl, &r->buckets[i], &pos[i], (long)i);
-	if (rc == 0 && pl.n) {
-		qsort(pl.v, pl.n, sizeof *pl.v, proto_qsort_cmp);
-	}
-	nmerged = rc == 0 ? merge_protos(&pl, r->explain, &rc) : 0;
-	order = ncust ? gb_calloc(ncust, sizeof *order) : NULL;
-	if (ncust && !order)
-		rc = GB_ENOMEM;
-	for (i = 0; i < ncust && rc == 0; i++)
-		if (needs_invoice(r, &r->customers[i]))
-			order[n++] = &r->customers[i];
-	if (n)
-		qsort(order, n, sizeof *order, cust_ptr_cmp);
+	if (rc == 0)
+		rc = group_buckets(f, order, n);
 	for (i = 0; i < n && rc == 0; i++) {
-		/* skip protos of customers without an invoice (none expected) */
-		while (pi < nmerged && cust_cmp(pl.v[pi].cust, order[i]) < 0)
-			pi++;
-		for (; pi < nmerged && pl.v[pi].cust == order[i] && rc == 0; pi++) {
-			rc = usage_line(r->prices, &ll, &pl.v[pi]);
-			if (rc == 0 && r->explain)
-				rc = gb_explain_place(r->explain, pi,
-						      set->ninvoices, ll.n - 1);
-		}
-		if (rc == 0 && order[i]->contract)
-			rc = contract_lines(r->prices, &ll, order[i]->contract);
-		if (rc == 0)
-			rc = invoice_add(set, &cap, order[i], &ll);
+		if (i + 1 < n)
+			prefetch_invoice(f, order, i + 1);
+		rc = customer_invoice(f, i, order[i].c,
+				      (size_t)(order[i].c - r->customers));
 	}
 	if (rc == 0 && r->explain)
-		rc = gb_explain_shares(r->explain, set);
-	line_list_free(&ll);
+		gb_explain_finish(r->explain);
 	gb_free(order);
-	gb_free(pos);
-	proto_list_free(&pl);
 	return rc;
 }
 
-int gb_rater_finish(gb_rater *r, gb_invoice_set **out, gb_error *err)
+/* Both entry points: fn NULL holds every invoice in the set. */
+static int finish(gb_rater *r, gb_invoice_set **out, gb_invoice_fn fn,
+		  void *payload, gb_error *err)
 {
 	const gb_prices *p;
-	gb_invoice_set *set;
+	fin f;
 	int rc;
 
 	*out = NULL;
-	if (!r || r->finished)
+	if (r->finished)
 		return gb_error_set(err, GB_EINVAL, "gb_rater_finish: rater already finished");
 	p = r->prices;
 	r->finished = 1;
 	/* No row comes after this: the id set is the run's largest table. */
 	gb_dedup_free(&r->dedup);
-	set = gb_invoice_set_new(p->currency, p->minor_units, p->name, r->from, r->to);
-	if (!set)
+	fin_init(&f, r);
+	f.fn = fn;
+	f.payload = payload;
+	f.err = err;
+	f.set = gb_invoice_set_new(p->currency, p->minor_units, p->name, r->from,
+				   r->to);
+	if (!f.set) {
+		fin_free(&f);
 		return gb_error_set(err, GB_ENOMEM, "out of memory");
-	set->counts = r->counts;
-	rc = build(r, set);
-	if (rc) {
-		gb_invoice_set_free(set);
-		return gb_error_set(err, rc, "out of memory while pricing");
 	}
-	*out = set;
+	f.set->counts = r->counts;
+	rc = build(&f);
+	fin_free(&f);
+	if (rc) {
+		gb_invoice_set_free(f.set);
+		if (!f.fn_failed)
+			return gb_error_set(err, rc, "out of memory while pricing");
+		if (err && err->code != rc)
+			gb_error_set(err, rc, "stopped while handing on invoices: %s",
+				     gb_strerror(rc));
+		return rc;
+	}
+	*out = f.set;
 	return 0;
+}
+
+int gb_rater_finish_each(gb_rater *r, gb_invoice_set **out, gb_invoice_fn fn,
+			 void *payload, gb_error *err)
+{
+	if (out)
+		*out = NULL;
+	if (!r || !out || !fn)
+		return gb_error_set(err, GB_EINVAL,
+				    "gb_rater_finish_each: needs a rater, out and fn");
+	return finish(r, out, fn, payload, err);
+}
+
+int gb_rater_finish(gb_rater *r, gb_invoice_set **out, gb_error *err)
+{
+	if (out)
+		*out = NULL;
+	if (!r || !out)
+		return gb_error_set(err, GB_EINVAL, "gb_rater_finish: rater already finished");
+	return finish(r, out, NULL, NULL, err);
 }

@@ -1,29 +1,37 @@
 /*
- * write_text.c - invoices for people: one aligned table per customer.
+ * write_text.c - invoices for people: one aligned table per customer,
+ * its column widths from that invoice's own lines.
  */
 #include "internal.h"
 #include "invoice_internal.h"
 
 #include <gpubill/money.h>
-#include <stdio.h>
 #include <gpubill/timestamp.h>
 #include <string.h>
 
 #define COLS 6
+#define CELL 256   /* a cell holds at most CELL - 1 bytes, as it always has */
 
 /* Text of each column of one line: #, description, qty, unit, price, amount. */
 typedef struct row_text {
-	char cell[COLS][256];
+	char cell[COLS][CELL];
+	size_t len[COLS];
+	size_t width[COLS];
 } row_text;
+
+static size_t utf8_width_n(const char *s, size_t n)
+{
+	size_t w = 0, i;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			w++;
+	return w;
+}
 
 static size_t utf8_width(const char *s)
 {
-	size_t w = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
+	return utf8_width_n(s, strlen(s));
 }
 
 static void pad(gb_buf *b, size_t n)
@@ -39,135 +47,174 @@ static void pad(gb_buf *b, size_t n)
 }
 
 /* Column 1 (description) and 3 (unit) are left-aligned, the rest right. */
-static void put_row(gb_buf *b, char cell[COLS][256], const size_t *width)
+static void put_row(gb_buf *b, const row_text *rt, const size_t *width)
 {
 	int c;
 
-	gb_buf_puts(b, "  ");
+	gb_buf_add(b, "  ", 2);
 	for (c = 0; c < COLS; c++) {
-		size_t w = utf8_width(cell[c]);
 		int left = c == 1 || c == 3;
 
 		if (!left)
-			pad(b, width[c] - w);
-		gb_buf_puts(b, cell[c]);
+			pad(b, width[c] - rt->width[c]);
+		gb_buf_add(b, rt->cell[c], rt->len[c]);
 		if (c + 1 < COLS) {
 			if (left)
-				pad(b, width[c] - w);
-			gb_buf_puts(b, "  ");
+				pad(b, width[c] - rt->width[c]);
+			gb_buf_add(b, "  ", 2);
 		}
 	}
-	gb_buf_puts(b, "\n");
+	gb_buf_add(b, "\n", 1);
+}
+
+/* Append n bytes to cell c of rt, keeping what fits (as snprintf did). */
+static void cell_add(row_text *rt, int c, const char *s, size_t n)
+{
+	size_t room = CELL - 1 - rt->len[c];
+
+	if (n > room)
+		n = room;
+	memcpy(rt->cell[c] + rt->len[c], s, n);
+	rt->len[c] += n;
+}
+
+/* Close cell c after a writer that returned the full length n. */
+static void cell_set(row_text *rt, int c, size_t n)
+{
+	rt->len[c] = n < CELL - 1 ? n : CELL - 1;
 }
 
 static void fill_row(row_text *rt, const gb_invoice_line *l, size_t n,
 		     unsigned minor)
 {
-	snprintf(rt->cell[0], sizeof rt->cell[0], "%zu", n);
+	char p[32];
+	int c;
+
+	memset(rt->len, 0, sizeof rt->len);
+	rt->len[0] = gb_u64_text(rt->cell[0], n);
+	cell_add(rt, 1, l->description, strlen(l->description));
 	if (l->has_utilisation) {
 		mpq_t pct;
-		char p[32];
 
 		mpq_init(pct);
 		mpq_set_ui(pct, 100, 1);
 		mpq_mul(pct, pct, l->utilisation);
-		gb_decimal_format(p, sizeof p, pct, 0, 2, GB_ROUND_HALF_EVEN);
+		gb_decimal_text(p, sizeof p, pct, 0, 2);
 		mpq_clear(pct);
-		snprintf(rt->cell[1], sizeof rt->cell[1], "%s (utilisation %s%%)",
-			 l->description, p);
-	} else {
-		snprintf(rt->cell[1], sizeof rt->cell[1], "%s", l->description);
+		cell_add(rt, 1, " (utilisation ", 14);
+		cell_add(rt, 1, p, strlen(p));
+		cell_add(rt, 1, "%)", 2);
 	}
-	gb_line_quantity_text(rt->cell[2], sizeof rt->cell[2], l);
-	snprintf(rt->cell[3], sizeof rt->cell[3], "%s", l->unit);
-	gb_line_unit_price_text(rt->cell[4], sizeof rt->cell[4], l, minor);
-	gb_money_format(rt->cell[5], sizeof rt->cell[5], l->amount, minor);
+	cell_set(rt, 2, gb_line_quantity_text(rt->cell[2], CELL, l));
+	cell_add(rt, 3, l->unit, strlen(l->unit));
+	cell_set(rt, 4, gb_line_unit_price_text(rt->cell[4], CELL, l, minor));
+	cell_set(rt, 5, gb_money_text(rt->cell[5], CELL, l->amount, minor));
+	for (c = 0; c < COLS; c++) {
+		rt->cell[c][rt->len[c]] = '\0';
+		rt->width[c] = utf8_width_n(rt->cell[c], rt->len[c]);
+	}
 }
 
-static int write_invoice(gb_buf *b, const gb_invoice_set *s,
-			 const gb_invoice *inv)
+/* Room for n rows in the writer's scratch, kept across invoices. */
+static row_text *rows_for(gb_invoice_writer *w, size_t n)
+{
+	size_t need;
+	void *p;
+
+	if (n > ((size_t)-1) / sizeof(row_text))
+		return NULL;
+	need = (n ? n : 1) * sizeof(row_text);
+	if (need > w->scratch_cap) {
+		p = gb_realloc(w->scratch, need);
+		if (!p)
+			return NULL;
+		w->scratch = p;
+		w->scratch_cap = need;
+	}
+	return w->scratch;
+}
+
+int gb_text_invoice(gb_invoice_writer *w, const gb_invoice_set *s,
+		    const gb_invoice *inv)
 {
 	static const char *const heads[COLS] = {
 		"#", "Description", "Quantity", "Unit", "Unit price", "Amount"
 	};
-	row_text head, *rows = gb_calloc(inv->nlines, sizeof *rows);
-	size_t width[COLS] = { 0 }, i, total_width = 0;
+	gb_buf *b = &w->b;
+	row_text head, *rows = rows_for(w, inv->nlines);
+	size_t width[COLS] = { 0 }, i, total_width = 0, tn;
 	char total[128];
 	int c;
 
 	if (!rows)
 		return GB_ENOMEM;
 	for (c = 0; c < COLS; c++) {
-		snprintf(head.cell[c], sizeof head.cell[c], "%s", heads[c]);
-		width[c] = utf8_width(heads[c]);
+		head.len[c] = strlen(heads[c]);
+		memcpy(head.cell[c], heads[c], head.len[c] + 1);
+		head.width[c] = width[c] = utf8_width(heads[c]);
 	}
 	for (i = 0; i < inv->nlines; i++) {
 		fill_row(&rows[i], &inv->lines[i], i + 1, s->minor_units);
 		for (c = 0; c < COLS; c++)
-			if (utf8_width(rows[i].cell[c]) > width[c])
-				width[c] = utf8_width(rows[i].cell[c]);
+			if (rows[i].width[c] > width[c])
+				width[c] = rows[i].width[c];
 	}
-	gb_money_format(total, sizeof total, inv->total, s->minor_units);
+	tn = gb_money_text(total, sizeof total, inv->total, s->minor_units);
+	if (tn >= sizeof total)
+		tn = sizeof total - 1;
 	if (utf8_width(total) > width[COLS - 1])
 		width[COLS - 1] = utf8_width(total);
 	for (c = 0; c < COLS; c++)
 		total_width += width[c] + 2;
-	gb_buf_printf(b, "Customer: %s\n\n", inv->customer);
-	put_row(b, head.cell, width);
+	gb_buf_add(b, "Customer: ", 10);
+	gb_buf_puts(b, inv->customer);
+	gb_buf_add(b, "\n\n", 2);
+	put_row(b, &head, width);
 	for (i = 0; i < inv->nlines; i++)
-		put_row(b, rows[i].cell, width);
-	gb_buf_puts(b, "  ");
+		put_row(b, &rows[i], width);
+	gb_buf_add(b, "  ", 2);
 	pad(b, total_width - 2 - width[COLS - 1] - 11);
-	gb_buf_printf(b, "Total %s  ", s->currency);
+	gb_buf_add(b, "Total ", 6);
+	gb_buf_puts(b, s->currency);
+	gb_buf_add(b, "  ", 2);
 	pad(b, width[COLS - 1] - utf8_width(total));
-	gb_buf_printf(b, "%s\n\n", total);
-	gb_free(rows);
+	gb_buf_add(b, total, tn);
+	gb_buf_add(b, "\n\n", 2);
 	return 0;
 }
 
-int gb_invoice_write_text(const gb_invoice_set *s, gb_write_fn fn,
-			  void *payload, gb_error *err)
+void gb_text_head(gb_invoice_writer *w, const gb_invoice_set *s)
 {
 	char from[GB_TIME_TEXT_MAX], to[GB_TIME_TEXT_MAX];
-	const gb_counts *c = &s->counts;
-	gb_buf b;
-	mpz_t total;
-	size_t i;
-	int rc = 0;
 
-	gb_buf_init(&b);
 	gb_time_format(from, sizeof from, s->from);
 	gb_time_format(to, sizeof to, s->to);
-	gb_buf_printf(&b, "Invoices for %s to %s (%s, prices: %s)\n\n", from, to,
-		      s->currency, s->prices_name);
-	for (i = 0; i < s->ninvoices && rc == 0; i++) {
-		rc = write_invoice(&b, s, &s->invoices[i]);
-		if (rc == 0)
-			rc = gb_buf_flush(&b, fn, payload, err);
-		else
-			gb_error_set(err, rc, "out of memory formatting output");
-	}
-	if (rc == 0) {
-		mpz_init(total);
-		gb_invoice_set_total(s, total);
-		gb_buf_printf(&b, "%zu invoice%s, total ", s->ninvoices,
-			      s->ninvoices == 1 ? "" : "s");
-		gb_buf_money(&b, total, s->minor_units);
-		gb_buf_printf(&b, " %s", s->currency);
-		gb_buf_printf(&b, "\nRecords: %llu read, %llu billed, %llu rejected, "
-			      "%llu duplicates, %llu outside period",
-			      (unsigned long long)c->read,
-			      (unsigned long long)c->billed,
-			      (unsigned long long)c->rejected,
-			      (unsigned long long)c->duplicates,
-			      (unsigned long long)c->outside_period);
-		if (c->skipped)
-			gb_buf_printf(&b, ", %llu skipped (other customers)",
-				      (unsigned long long)c->skipped);
-		gb_buf_puts(&b, "\n");
-		mpz_clear(total);
-		rc = gb_buf_flush(&b, fn, payload, err);
-	}
-	gb_buf_free(&b);
-	return rc;
+	gb_buf_printf(&w->b, "Invoices for %s to %s (%s, prices: %s)\n\n", from,
+		      to, s->currency, s->prices_name);
+}
+
+void gb_text_tail(gb_invoice_writer *w, const gb_invoice_set *s)
+{
+	const gb_counts *c = &s->counts;
+	size_t n = gb_invoice_set_count(s);
+	gb_buf *b = &w->b;
+	mpz_t total;
+
+	mpz_init(total);
+	gb_invoice_set_total(s, total);
+	gb_buf_printf(b, "%zu invoice%s, total ", n, n == 1 ? "" : "s");
+	gb_buf_money(b, total, s->minor_units);
+	mpz_clear(total);
+	gb_buf_printf(b, " %s", s->currency);
+	gb_buf_printf(b, "\nRecords: %llu read, %llu billed, %llu rejected, "
+		      "%llu duplicates, %llu outside period",
+		      (unsigned long long)c->read,
+		      (unsigned long long)c->billed,
+		      (unsigned long long)c->rejected,
+		      (unsigned long long)c->duplicates,
+		      (unsigned long long)c->outside_period);
+	if (c->skipped)
+		gb_buf_printf(b, ", %llu skipped (other customers)",
+			      (unsigned long long)c->skipped);
+	gb_buf_puts(b, "\n");
 }

@@ -338,6 +338,42 @@ START_TEST(duplicates_and_conflicts)
 }
 END_TEST
 
+/*
+ * gb_rater_reserve is a hint: duplicates are still found when the id set
+ * outgrows the reservation.
+ */
+START_TEST(reserve_is_only_a_hint)
+{
+	char id[32];
+	gb_error err;
+	int i;
+
+	start();
+	ck_assert_int_eq(gb_rater_reserve(rater, 10, &err), 0);
+	for (i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "r%d", i);
+		ck_assert_int_eq(gpu(id, "c1", "2026-10-01T00:00:00Z",
+				     "2026-10-01T01:00:00Z", "H100", "us-east", "1"),
+				 GB_STATE_BILLED);
+		if (i == 1000)
+			ck_assert_int_eq(gb_rater_reserve(rater, 5000, &err), 0);
+	}
+	/* ids from before and after both reservations are still known */
+	ck_assert_int_eq(gpu("r0", "c1", "2026-10-01T00:00:00Z",
+			     "2026-10-01T01:00:00Z", "H100", "us-east", "1"),
+			 GB_STATE_DUPLICATE);
+	ck_assert_int_eq(gpu("r2999", "c1", "2026-10-01T00:00:00Z",
+			     "2026-10-01T01:00:00Z", "H100", "us-east", "1"),
+			 GB_STATE_DUPLICATE);
+	finish();
+	/* 3000 h * 2.50 */
+	assert_line(invoice(0), 0, "H100", "us-east", "2.50", 3000 * 3600, "7500.00");
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->duplicates, 2);
+	ck_assert_int_eq(gb_rater_reserve(rater, 10, &err), GB_EINVAL);
+	stop();
+}
+END_TEST
+
 static void expect_reject(const char *id, const char *cust, const char *s,
 			  const char *e, const char *sku, const char *region,
 			  const char *gpus, const char *market, gb_reason want)
@@ -572,6 +608,7 @@ static Suite *rater_suite(void)
 	TCase *tc = tcase_create("on_demand");
 
 	tcase_add_test(tc, minimum_applies);
+	tcase_add_test(tc, reserve_is_only_a_hint);
 	tcase_add_test(tc, increment_rounds_up);
 	tcase_add_test(tc, clipped_at_period_start_and_end);
 	tcase_add_test(tc, outside_period);

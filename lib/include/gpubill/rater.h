@@ -80,6 +80,15 @@ GB_EXTERN int gb_rater_new(gb_rater **out, const gb_prices *prices,
 GB_EXTERN void gb_rater_free(gb_rater *rater);
 
 /*
+ * A hint: about `rows` more rows are coming (for example a file's size
+ * over the bytes per row of its first block).  Sizes the run-wide id set
+ * for them now, so it is not rehashed as it fills; an estimate off by a
+ * few percent costs nothing, and rows beyond it are still taken.  0, or
+ * GB_ENOMEM (the rater is unchanged and can go on without the hint).
+ */
+GB_EXTERN int gb_rater_reserve(gb_rater *rater, uint64_t rows, gb_error *err);
+
+/*
  * Rate one row.  outcome (required) receives its state and, when rejected,
  * the reason.  Returns 0, or GB_ENOMEM (the row is then not counted).
  */
@@ -90,10 +99,24 @@ GB_EXTERN void gb_rater_counts(const gb_rater *rater, gb_counts *out);
 
 /*
  * Price the buckets and build the invoices.  The rater accepts no rows
- * afterwards.  The set refers to strings owned by the prices table.
+ * afterwards.  The set holds its invoices and their strings (it may
+ * outlive the rater); it refers to no other object.
  */
 GB_EXTERN int gb_rater_finish(gb_rater *rater, gb_invoice_set **out,
 			      gb_error *err);
+
+/*
+ * The same, customer by customer: each invoice is built, handed to fn
+ * (customer order, as gb_rater_finish holds them) and dropped, so memory
+ * does not grow with the number of invoices.  *out receives the set
+ * without invoices: metadata, counts, the invoice count and grand total.
+ * When fn returns non-zero the run stops there: that code is returned
+ * (GB_EABORT if it was positive), *out is NULL and err says why.  Either
+ * way the rater is finished.
+ */
+GB_EXTERN int gb_rater_finish_each(gb_rater *rater, gb_invoice_set **out,
+				   gb_invoice_fn fn, void *payload,
+				   gb_error *err);
 
 /*
  * Stable shard of a customer id: FNV-1a 64 of its bytes, modulo n, plus 1.
