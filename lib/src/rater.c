@@ -1053,58 +1053,70 @@ static void count(gb_rater *r, gb_state state)
 	r->counts.read++;
 }
 
+/*
+ * A record is identified by its customer and id (see gpubill(1), "Record
+ * states"): the fingerprint of the id is keyed by the customer's bytes, so
+ * equal ids of two customers are two records.  That makes every row's
+ * fate depend on its own customer's rows only, which is what lets a shard
+ * skip the rows of other customers unread.
+ */
+static void id_fingerprint(const gb_row *row, uint64_t *hi, uint32_t *lo)
+{
+	const gb_field *cf = &row->f[GB_COL_CUSTOMER];
+	const gb_field *idf = &row->f[GB_COL_ID];
+
+	gb_dedup_hash(idf->ptr, idf->len,
+		      gb_hash64(cf->ptr, cf->len, 0x6375737430303031ull), hi, lo);
+}
+
 static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 {
 	const gb_field *idf = &row->f[GB_COL_ID];
+	const gb_field *cf = &row->f[GB_COL_CUSTOMER];
 	uint64_t id_hi = 0;
 	uint32_t id_lo = 0;
 	gb_record rec;
 	long cust;
 
-	/* The id set is large and touched at random: start the slot's cache
-	 * miss now, so it overlaps checking the row. */
-	if (idf->len && idf->len <= GB_TEXT_FIELD_MAX) {
-		gb_dedup_hash(idf->ptr, idf->len, 0, &id_hi, &id_lo);
-		gb_dedup_prefetch(&r->dedup, id_hi);
-	}
 	if (GB_UNLIKELY(r->explain != NULL) && gb_explain_row(r->explain, row))
 		return GB_ENOMEM;
-	if (!gb_record_parse(&rec, row, out)) {
-		if (r->selecting && !raw_selected(r, row->f[GB_COL_CUSTOMER].ptr,
-						  row->f[GB_COL_CUSTOMER].len))
-			set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
+	/* Another shard's (or an unselected) customer: nothing of this row
+	 * can change what this run bills, so it is not even checked. */
+	if (r->selecting && !raw_selected(r, cf->ptr, cf->len)) {
+		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
 		return 0;
 	}
+	/* The id set is large and touched at random: start the slot's cache
+	 * miss now, so it overlaps checking the row. */
+	if (idf->len && idf->len <= GB_TEXT_FIELD_MAX &&
+	    cf->len <= GB_TEXT_FIELD_MAX) {
+		id_fingerprint(row, &id_hi, &id_lo);
+		gb_dedup_prefetch(&r->dedup, id_hi);
+	}
+	if (!gb_record_parse(&rec, row, out))
+		return 0;
 	cust = gb_rater_customer_intern(r, rec.customer.ptr, rec.customer.len);
 	if (cust < 0)
 		return GB_ENOMEM;
-	/* Ids are checked run-wide, for every customer, so shards agree. */
-	/* a parsed row's id is that same field */
+	/* a parsed row's id and customer are those same fields */
 	switch (gb_dedup_check(&r->dedup, id_hi, id_lo, gb_row_content_hash(row))) {
 	case GB_DEDUP_NEW:
 		break;
 	case GB_DEDUP_SAME:
 		set_outcome(out, GB_STATE_DUPLICATE, GB_REASON_NONE, NULL);
-		goto other;
+		return 0;
 	case GB_DEDUP_CONFLICT:
 		set_outcome(out, GB_STATE_REJECTED, GB_REASON_DUPLICATE_CONFLICT,
 			    "id '%.*s' was seen earlier with different content; "
-			    "the first row stands", (int)rec.id.len, rec.id.ptr);
-		goto other;
+			    "the first row stands",
+			    (int)rec.id.len, rec.id.ptr);
+		return 0;
 	case GB_DEDUP_NOMEM:
 		return GB_ENOMEM;
-	}
-	if (!r->customers[cust].selected) {
-		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
-		return 0;
 	}
 	if (rec.type == GB_RECORD_GPU)
 		return rate_gpu(r, &rec, (uint32_t)cust, out);
 	return rate_tokens(r, &rec, (uint32_t)cust, out);
-other:
-	if (!r->customers[cust].selected)
-		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
-	return 0;
 }
 
 int gb_rater_add_row(gb_rater *r, const gb_row *row, gb_outcome *out)

@@ -509,7 +509,11 @@ class Gen(object):
                     row['note'] = 'retry'
             elif good:
                 row = dict(r.choice(good))          # same id, different content
-                if row['type'] == 'gpu':
+                if self.chance(0.3):
+                    # another customer's record that happens to share the
+                    # id: a record is its (customer, id) pair
+                    row['customer'] = self.customer()
+                elif row['type'] == 'gpu':
                     f = r.choice(['gpus', 'end', 'region'])
                     if f == 'gpus' and row['gpus'].isdigit():
                         row['gpus'] = str(int(row['gpus']) % 100000 + 1)

@@ -601,7 +601,7 @@ class Rater(object):
         for c in contracts:
             for r in c.reservations:
                 self.res_by_key.setdefault((c.customer, r.sku, r.region), []).append(r)
-        self.seen = {}         # id -> content
+        self.seen = {}         # (customer, id) -> content
         self.counts = dict(records=0, billed=0, rejected=0, duplicates=0, outside_period=0, skipped=0)
         self.rejects = []      # (file, line, id, reason)
         self.billed_customers = set()
@@ -627,14 +627,16 @@ class Rater(object):
             except Reject as e:
                 self.reject(name, line, rid, e.reason)
                 continue
-            prev = self.seen.get(rec['id'])
+            # CHOICE (gpubill.1): a record is its (customer, id) pair.
+            key = (rec['customer'], rec['id'])
+            prev = self.seen.get(key)
             if prev is not None:
                 if prev == content:
                     self.counts['duplicates'] += 1
                 else:
                     self.reject(name, line, rid, 'duplicate_conflict')
                 continue
-            self.seen[rec['id']] = content
+            self.seen[key] = content
             try:
                 state = self.rate(rec)
             except Reject as e:
