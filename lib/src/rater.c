@@ -149,10 +149,32 @@ static int raw_selected(const gb_rater *r, const char *s, size_t len)
 	return 0;
 }
 
-/* Index of the customer, interned on first sight; -1 on no memory. */
-long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len)
+uint64_t gb_rater_customer_hash(const char *name, size_t len)
 {
-	uint64_t h = gb_hash64(name, len, 17);
+	return gb_hash64(name, len, 17);
+}
+
+static int cust_is(const cust_rec *c, uint64_t h, const char *name,
+		   size_t len)
+{
+	size_t n = len < CUST_HEAD ? len : CUST_HEAD;
+
+	return c->hash == h && c->len == len && memcmp(c->head, name, n) == 0 &&
+	       (len <= CUST_HEAD ||
+		memcmp(c->name + CUST_HEAD, name + CUST_HEAD, len - CUST_HEAD) == 0);
+}
+
+/* Start the cache miss of the customer's first index slot. */
+static void customer_prefetch(const gb_rater *r, uint64_t h)
+{
+	if (r->customer_map.slots)
+		__builtin_prefetch(&r->customer_map.slots[h & r->customer_map.mask]);
+}
+
+/* As gb_rater_customer_intern, with the name's hash h already known. */
+static long customer_intern_h(gb_rater *r, const char *name, size_t len,
+			      uint64_t h)
+{
 	index_map *m = &r->customer_map;
 	cust_rec *c;
 	size_t j;
@@ -160,11 +182,12 @@ long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len)
 	if (m->slots) {
 		for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
 			c = &r->customers[m->slots[j] - 1];
-			if (c->hash == h && c->len == len &&
-			    memcmp(c->name, name, len) == 0)
+			if (cust_is(c, h, name, len))
 				return (long)(m->slots[j] - 1);
 		}
 	}
+	if (len > UINT32_MAX)
+		return -1;
 	if (map_reserve(m, customer_hash_of, r) != 0 ||
 	    gb_grow_array((void **)&r->customers, &r->customers_cap,
 			  r->ncustomers + 1, sizeof *r->customers) != 0)
@@ -174,13 +197,20 @@ long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len)
 	c->name = gb_strndup(name, len);
 	if (!c->name)
 		return -1;
-	c->len = len;
+	memcpy(c->head, name, len < CUST_HEAD ? len : CUST_HEAD);
+	c->len = (uint32_t)len;
 	c->hash = h;
 	c->selected = raw_selected(r, name, len);
 	c->contract = r->contracts ? gb_contracts_find(r->contracts, name, len)
 				   : NULL;
 	map_put(m, h, r->ncustomers);
 	return (long)r->ncustomers++;
+}
+
+/* Index of the customer, interned on first sight; -1 on no memory. */
+long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len)
+{
+	return customer_intern_h(r, name, len, gb_rater_customer_hash(name, len));
 }
 
 /* --- prices -------------------------------------------------------------------- */
@@ -718,8 +748,11 @@ int gb_rater_reserve(gb_rater *r, uint64_t rows, gb_error *err)
 {
 	if (!r || r->finished)
 		return gb_error_set(err, GB_EINVAL, "gb_rater_reserve: no rater, or finished");
-	if (rows > SIZE_MAX / 64)
-		return 0;
+	if (rows > SIZE_MAX / 64 || r->nfilter)
+		return 0; /* a few named customers: let the set grow */
+	/* a shard keeps only its own customers' rows: about 1/n of them */
+	if (r->shard_count > 1)
+		rows = rows / r->shard_count + rows / r->shard_count / 8;
 	if (gb_dedup_reserve(&r->dedup, (size_t)rows) != 0)
 		return gb_error_set(err, GB_ENOMEM,
 				    "out of memory reserving the id set for %llu rows",
@@ -1060,45 +1093,53 @@ static void count(gb_rater *r, gb_state state)
  * fate depend on its own customer's rows only, which is what lets a shard
  * skip the rows of other customers unread.
  */
-static void id_fingerprint(const gb_row *row, uint64_t *hi, uint32_t *lo)
-{
-	const gb_field *cf = &row->f[GB_COL_CUSTOMER];
-	const gb_field *idf = &row->f[GB_COL_ID];
-
-	gb_dedup_hash(idf->ptr, idf->len,
-		      gb_hash64(cf->ptr, cf->len, 0x6375737430303031ull), hi, lo);
-}
-
 static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 {
 	const gb_field *idf = &row->f[GB_COL_ID];
 	const gb_field *cf = &row->f[GB_COL_CUSTOMER];
-	uint64_t id_hi = 0;
+	int cust_ok = cf->len && cf->len <= GB_TEXT_FIELD_MAX;
+	uint64_t id_hi = 0, cust_hash = 0;
 	uint32_t id_lo = 0;
 	gb_record rec;
-	long cust;
+	long cust = -1;
 
 	if (GB_UNLIKELY(r->explain != NULL) && gb_explain_row(r->explain, row))
 		return GB_ENOMEM;
-	/* Another shard's (or an unselected) customer: nothing of this row
-	 * can change what this run bills, so it is not even checked. */
-	if (r->selecting && !raw_selected(r, cf->ptr, cf->len)) {
-		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
-		return 0;
+	/* The id set and the customer index are large and touched at
+	 * random: start their cache misses now, so they overlap checking
+	 * the row.  The fingerprint of the id is keyed by the customer. */
+	if (cust_ok) {
+		cust_hash = gb_rater_customer_hash(cf->ptr, cf->len);
+		customer_prefetch(r, cust_hash);
 	}
-	/* The id set is large and touched at random: start the slot's cache
-	 * miss now, so it overlaps checking the row. */
-	if (idf->len && idf->len <= GB_TEXT_FIELD_MAX &&
-	    cf->len <= GB_TEXT_FIELD_MAX) {
-		id_fingerprint(row, &id_hi, &id_lo);
+	if (cust_ok && idf->len && idf->len <= GB_TEXT_FIELD_MAX) {
+		gb_dedup_hash(idf->ptr, idf->len, cust_hash, &id_hi, &id_lo);
 		gb_dedup_prefetch(&r->dedup, id_hi);
+	}
+	/* Another shard's (or an unselected) customer: nothing of this row
+	 * can change what this run bills, so it is not even checked.  The
+	 * customer's shard is worked out once, when it is first seen. */
+	if (r->selecting) {
+		if (cust_ok) {
+			cust = customer_intern_h(r, cf->ptr, cf->len, cust_hash);
+			if (cust < 0)
+				return GB_ENOMEM;
+		}
+		if (cust >= 0 ? !r->customers[cust].selected
+			      : !raw_selected(r, cf->ptr, cf->len)) {
+			set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
+			return 0;
+		}
 	}
 	if (!gb_record_parse(&rec, row, out))
 		return 0;
-	cust = gb_rater_customer_intern(r, rec.customer.ptr, rec.customer.len);
+	/* a parsed row has both fields, so the hashes were computed */
+	if (cust < 0)
+		cust = customer_intern_h(r, rec.customer.ptr, rec.customer.len,
+					 cust_hash);
 	if (cust < 0)
 		return GB_ENOMEM;
-	/* a parsed row's id and customer are those same fields */
+	/* id_hi and id_lo are the fingerprint of this row's fields */
 	switch (gb_dedup_check(&r->dedup, id_hi, id_lo, gb_row_content_hash(row))) {
 	case GB_DEDUP_NEW:
 		break;

@@ -14,13 +14,18 @@
 
 #include <gpubill/rater.h>
 
+/* Bytes of a customer id kept in its record, so that looking up a short
+ * id never touches the separately allocated name. */
+#define CUST_HEAD 20
+
 typedef struct cust_rec {
-	char *name;
-	size_t len;
 	uint64_t hash;
-	int selected;                /* billed in this run (filters, shard) */
-	int billed;                  /* some record of it was billed */
+	uint32_t len;
+	char head[CUST_HEAD];        /* the first bytes of name, zero-padded */
+	char *name;
 	const gb_contract *contract; /* NULL without one */
+	uint8_t selected;            /* billed in this run (filters, shard) */
+	uint8_t billed;              /* some record of it was billed */
 } cust_rec;
 
 /* Price slots of an entry, per version. */
@@ -139,6 +144,8 @@ struct gb_rater {
 
 int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size);
 long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len);
+/* The hash customers are interned under. */
+uint64_t gb_rater_customer_hash(const char *name, size_t len);
 long gb_rater_entry_find(const gb_rater *r, entry_type type, const char *name,
 			 size_t name_len, const char *region, size_t region_len);
 bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k);

@@ -83,7 +83,10 @@ GB_EXTERN void gb_rater_free(gb_rater *rater);
  * A hint: about `rows` more rows are coming (for example a file's size
  * over the bytes per row of its first block).  Sizes the run-wide id set
  * for them now, so it is not rehashed as it fills; an estimate off by a
- * few percent costs nothing, and rows beyond it are still taken.  0, or
+ * few percent costs nothing, and rows beyond it are still taken.  Give
+ * the rows of the whole input: a sharded rater keeps room for its share
+ * (1/n and an eighth more), and one limited to named customers ignores
+ * the hint.  0, or
  * GB_ENOMEM (the rater is unchanged and can go on without the hint).
  */
 GB_EXTERN int gb_rater_reserve(gb_rater *rater, uint64_t rows, gb_error *err);
