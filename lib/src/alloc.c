@@ -57,6 +57,7 @@ void *gb_calloc_huge(size_t n, size_t size)
 {
 	size_t bytes, align;
 	unsigned char *raw, *p;
+	int zeroed;
 
 	if (n == 0 || size == 0)
 		n = size = 1;
@@ -64,7 +65,12 @@ void *gb_calloc_huge(size_t n, size_t size)
 		return NULL;
 	bytes = n * size;
 	align = bytes >= GB_HUGE_MIN ? GB_HUGE_PAGE : sizeof(max_align_t);
-	raw = current.malloc_fn(bytes + sizeof raw + align - 1);
+	/* The C library's calloc hands out fresh pages of a large block
+	 * without writing them: zeroing them again would fault in all of
+	 * them now, before the huge-page advice, and write them twice. */
+	zeroed = current.malloc_fn == malloc;
+	raw = zeroed ? calloc(1, bytes + sizeof raw + align - 1)
+		     : current.malloc_fn(bytes + sizeof raw + align - 1);
 	if (!raw)
 		return NULL;
 	p = raw + sizeof raw;
@@ -74,7 +80,8 @@ void *gb_calloc_huge(size_t n, size_t size)
 	if (align == GB_HUGE_PAGE)
 		(void)madvise(p, bytes - bytes % GB_HUGE_PAGE, MADV_HUGEPAGE);
 #endif
-	memset(p, 0, bytes);
+	if (!zeroed)
+		memset(p, 0, bytes);
 	return p;
 }
 
