@@ -297,7 +297,8 @@ size_t gb_u128_text(char *buf, gb_u128 v)
 
 int gb_invoice_fast = 1;
 
-static const uint64_t pow10_u64[20] = {
+/* 10^0 .. 10^19, every power of ten a uint64_t holds */
+const uint64_t gb_pow10_u64[20] = {
 	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
 	10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
 	100000000000ull, 1000000000000ull, 10000000000000ull,
@@ -419,10 +420,10 @@ static size_t money_fast(char *out, const mpz_t minor, unsigned minor_units)
 
 	if (!gb_invoice_fast || minor_units > 19 || !small_mpz(minor, &mag))
 		return NOT_FAST;
-	frac = mag % pow10_u64[minor_units];
+	frac = mag % gb_pow10_u64[minor_units];
 	for (j = minor_units; j-- > 0; frac /= 10)
 		digits[j] = (char)('0' + frac % 10);
-	return scaled_text(out, mpz_sgn(minor) < 0, mag / pow10_u64[minor_units],
+	return scaled_text(out, mpz_sgn(minor) < 0, mag / gb_pow10_u64[minor_units],
 			   digits, minor_units, minor_units, minor_units);
 }
 

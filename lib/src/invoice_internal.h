@@ -73,6 +73,9 @@ size_t gb_line_unit_price_text(char *buf, size_t size,
 			       const gb_invoice_line *l, unsigned minor_units);
 size_t gb_line_base_text(char *buf, size_t size, const gb_invoice_line *l);
 
+/* 10^0 .. 10^19 */
+extern const uint64_t gb_pow10_u64[20];
+
 /* Digits shown for a line's quantity (GPU-hours need rounding to show). */
 #define GB_QUANTITY_DIGITS 6
 

@@ -1155,15 +1155,6 @@ static uint64_t gcd_per(gb_u128 a, uint64_t per)
 	return x % 15625 ? g * 3125 : g * 15625;
 }
 
-static const uint64_t p10[20] = {
-	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
-	10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
-	100000000000ull, 1000000000000ull, 10000000000000ull,
-	100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-	100000000000000000ull, 1000000000000000000ull,
-	10000000000000000000ull,
-};
-
 /* num / den (a magnitude) rounded to an integer with mode. */
 static gb_u128 round_ratio(gb_u128 num, gb_u128 den, gb_rounding mode)
 {
@@ -1220,7 +1211,7 @@ static void round_q(mpz_t out, mpq_srcptr v, mpq_srcptr factor,
 	    get_u64(mpq_denref(v), &d) &&
 	    (!factor || (get_mag64(mpq_numref(factor), &fn) &&
 			 get_u64(mpq_denref(factor), &fd))) &&
-	    !__builtin_mul_overflow((gb_u128)n * fn, (gb_u128)p10[minor], &num) &&
+	    !__builtin_mul_overflow((gb_u128)n * fn, (gb_u128)gb_pow10_u64[minor], &num) &&
 	    !__builtin_mul_overflow((gb_u128)d, (gb_u128)fd, &den) && den) {
 		mpz_set_u128(out, round_ratio(num, den, mode));
 		if ((mpz_sgn(mpq_numref(v)) < 0) !=
@@ -1254,7 +1245,7 @@ static int fast_line(gb_invoice_line *l, mpq_srcptr base, mpq_srcptr price,
 		return 0;
 	/* exact = b x pn / (per x pd); scaled by 10^minor */
 	if (__builtin_mul_overflow(b, (gb_u128)pn, &num) ||
-	    __builtin_mul_overflow(num, (gb_u128)p10[minor], &num))
+	    __builtin_mul_overflow(num, (gb_u128)gb_pow10_u64[minor], &num))
 		return 0;
 	mpz_set_u128(l->amount, round_ratio(num, (gb_u128)per * pd, mode));
 	g = gcd_per(b, per);

@@ -800,40 +800,8 @@ END_TEST
 
 /* --- a whole run, and every allocation failing once ----------------------- */
 
-static long calls, fail_at, live;
-
-static void *t_malloc(size_t n)
-{
-	void *p;
-
-	if (++calls == fail_at)
-		return NULL;
-	p = malloc(n);
-	if (p)
-		live++;
-	return p;
-}
-
-static void *t_realloc(void *old, size_t n)
-{
-	void *p;
-
-	if (++calls == fail_at)
-		return NULL;
-	p = realloc(old, n);
-	if (p && !old)
-		live++;
-	return p;
-}
-
-static void t_free(void *p)
-{
-	if (p)
-		live--;
-	free(p);
-}
-
-static const gb_allocator counting = { t_malloc, t_realloc, t_free };
+/* calls, fail_at, live and the allocator `counting` */
+#include "alloc_count.h"
 
 static char *slurp(const char *rel, size_t *len)
 {

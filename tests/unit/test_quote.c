@@ -876,40 +876,8 @@ END_TEST
 
 /* --- allocation failures ---------------------------------------------------------- */
 
-static long calls, fail_at, live;
-
-static void *t_malloc(size_t n)
-{
-	void *p;
-
-	if (++calls == fail_at)
-		return NULL;
-	p = malloc(n);
-	if (p)
-		live++;
-	return p;
-}
-
-static void *t_realloc(void *old, size_t n)
-{
-	void *p;
-
-	if (++calls == fail_at)
-		return NULL;
-	p = realloc(old, n);
-	if (p && !old)
-		live++;
-	return p;
-}
-
-static void t_free(void *p)
-{
-	if (p)
-		live--;
-	free(p);
-}
-
-static const gb_allocator counting = { t_malloc, t_realloc, t_free };
+/* calls, fail_at, live and the allocator `counting` */
+#include "alloc_count.h"
 
 /* Fail the n-th allocation for every n: each run ends cleanly, no leak. */
 START_TEST(test_allocation_failures)
