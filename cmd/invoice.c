@@ -104,8 +104,9 @@ int cmd_invoice(int argc, char **argv)
 	if (status)
 		goto done;
 	/* Each invoice is written as soon as it is built, and dropped: memory
-	 * does not grow with the number of customers.  Output still goes
-	 * through a temporary, so a failure part-way leaves nothing behind. */
+	 * does not grow with the number of customers.  A regular -o file
+	 * still goes through a temporary, so a failure part-way leaves
+	 * nothing behind; standard output may hold the first invoices. */
 	status = cmd_output_open(&out, output);
 	if (status)
 		goto done;

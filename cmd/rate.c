@@ -238,7 +238,7 @@ static void reserve_rows(cmd_feed *f, const struct stat *st, const char *block,
 {
 	uint64_t lines = 0, rows;
 	const char *p = block, *end = block + n;
-	int i;
+	size_t i;
 
 	if (!S_ISREG(st->st_mode) || st->st_size <= 0 || n == 0)
 		return;
@@ -248,7 +248,12 @@ static void reserve_rows(cmd_feed *f, const struct stat *st, const char *block,
 	}
 	rows = (uint64_t)st->st_size / n * lines +
 	       (uint64_t)st->st_size % n * lines / n + 1;
-	for (i = 0; i < CMD_FEED_MAX_RATERS; i++)
+	/* A first block of unusually short lines must not reserve far more
+	 * than the file can hold: no record fits in fewer than 32 bytes
+	 * (an id, a customer, a type and an RFC 3339 start). */
+	if (rows > (uint64_t)st->st_size / 32 + 1)
+		rows = (uint64_t)st->st_size / 32 + 1;
+	for (i = 0; i < f->nraters; i++)
 		if (f->rater[i])
 			(void)gb_rater_reserve(f->rater[i], rows, NULL);
 }

@@ -43,7 +43,7 @@ void *gb_calloc(size_t n, size_t size)
 }
 
 /*
- * Large tables that are probed at random (the id set, the bucket index)
+ * Large tables that are probed at random (the id set)
  * spend much of their time in TLB misses on 4 KiB pages.  From
  * GB_HUGE_MIN bytes up they are placed on 2 MiB boundaries and marked for
  * transparent huge pages (advice only: where the kernel declines, they

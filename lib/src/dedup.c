@@ -48,11 +48,11 @@ static int resize(gb_dedup *d, size_t cap)
 	return 0;
 }
 
-void gb_dedup_hash(const char *id, size_t len, uint64_t scope, uint64_t *hi,
-		   uint32_t *lo)
+void gb_dedup_hash(const char *id, size_t len, uint64_t scope_hi,
+		   uint64_t scope_lo, uint64_t *hi, uint32_t *lo)
 {
-	*hi = gb_hash64(id, len, 0x9e3779b97f4a7c15ull ^ scope);
-	*lo = (uint32_t)gb_hash64(id, len, 0xc2b2ae3d27d4eb4full + scope);
+	*hi = gb_hash64(id, len, 0x9e3779b97f4a7c15ull ^ scope_hi);
+	*lo = (uint32_t)gb_hash64(id, len, 0xc2b2ae3d27d4eb4full ^ scope_lo);
 	if (*hi == 0 && *lo == 0)
 		*lo = 1; /* keep the empty-slot marker free */
 }
@@ -60,7 +60,7 @@ void gb_dedup_hash(const char *id, size_t len, uint64_t scope, uint64_t *hi,
 void gb_dedup_prefetch(const gb_dedup *d, uint64_t hi)
 {
 	if (d->slots)
-		__builtin_prefetch(&d->slots[(size_t)hi & d->mask]);
+		GB_PREFETCH(&d->slots[(size_t)hi & d->mask]);
 }
 
 static int grow(gb_dedup *d)

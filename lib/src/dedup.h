@@ -2,11 +2,12 @@
  * dedup.h - the run-wide set of records seen, for duplicate detection.
  *
  * A record is its (customer, id) pair: the id is fingerprinted within a
- * scope, the hash of the customer.  Memory per distinct record is one
- * 16-byte slot at a load factor between 0.4 and 0.8: a 95-bit fingerprint
- * of the pair and a 32-bit fingerprint of the row's content.  Two
- * different pairs share a fingerprint with probability
- * about n^2 / 2^96 (below 10^-10 for 10^9 ids).  A content fingerprint
+ * scope, two independent hashes of the customer.  Memory per distinct
+ * record is one 16-byte slot (at a load factor between 0.4 and 0.8 when
+ * the set grows by itself; lower when gb_dedup_reserve sized it for more):
+ * a 95-bit fingerprint of the pair and a 32-bit fingerprint of the row's
+ * content.  Two different pairs share a fingerprint with probability
+ * about n^2 / 2^96 (below 10^-10 for 10^9 records).  A content fingerprint
  * clash can only turn a conflicting retry into a plain duplicate: either
  * way the first row stands and the second is not billed.
  */
@@ -45,9 +46,10 @@ void gb_dedup_free(gb_dedup *d);
  */
 int gb_dedup_reserve(gb_dedup *d, size_t n);
 
-/* The two fingerprints of an id within a scope (a hash of its customer). */
-void gb_dedup_hash(const char *id, size_t len, uint64_t scope, uint64_t *hi,
-		   uint32_t *lo);
+/* The two fingerprints of an id within a scope: two independent hashes
+ * of its customer, one for each fingerprint. */
+void gb_dedup_hash(const char *id, size_t len, uint64_t scope_hi,
+		   uint64_t scope_lo, uint64_t *hi, uint32_t *lo);
 
 /* Ask for the id's slot early, so its cache miss overlaps other work. */
 void gb_dedup_prefetch(const gb_dedup *d, uint64_t hi);

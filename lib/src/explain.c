@@ -390,14 +390,24 @@ static const char *state_text(const ex_rec *r)
 	return "?";
 }
 
-/* The earlier row with the same id that stands (for duplicates). */
+static int same_field(const ex_rec *a, const ex_rec *b, gb_column c)
+{
+	if (!a->field[c] || !b->field[c])
+		return a->field[c] == b->field[c];
+	return strcmp(a->field[c], b->field[c]) == 0;
+}
+
+/* The earlier row of the same record, (customer, id), that stands (for
+ * duplicates): not a rejected row, nor one this run skipped. */
 static const ex_rec *first_of(const gb_explain *ex, const ex_rec *r)
 {
 	size_t i;
 
 	for (i = 0; &ex->recs[i] != r; i++)
 		if (ex->recs[i].id_index == r->id_index &&
-		    ex->recs[i].outcome.state != GB_STATE_REJECTED)
+		    same_field(&ex->recs[i], r, GB_COL_CUSTOMER) &&
+		    ex->recs[i].outcome.state != GB_STATE_REJECTED &&
+		    ex->recs[i].outcome.state != GB_STATE_SKIPPED)
 			return &ex->recs[i];
 	return NULL;
 }
@@ -639,10 +649,10 @@ static void text_rec(gb_buf *b, const gb_explain *ex, const gb_invoice_set *set,
 		const ex_rec *f = first_of(ex, r);
 
 		if (f)
-			gb_buf_printf(b, "  a retry of %s, line %llu (same id and content): not billed again\n",
+			gb_buf_printf(b, "  a retry of %s, line %llu (same customer, id and content): not billed again\n",
 				      f->source, (unsigned long long)f->line);
 		else
-			gb_buf_puts(b, "  a retry of an earlier row (same id and content): not billed again\n");
+			gb_buf_puts(b, "  a retry of an earlier row (same customer, id and content): not billed again\n");
 		return;
 	}
 	case GB_STATE_OUTSIDE_PERIOD:

@@ -13,10 +13,13 @@
 #define GB_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define GB_LIKELY(x) __builtin_expect(!!(x), 1)
 #define GB_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Start loading the cache line at p; a hint only. */
+#define GB_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define GB_PRINTF(a, b)
 #define GB_LIKELY(x) (x)
 #define GB_UNLIKELY(x) (x)
+#define GB_PREFETCH(p) ((void)(p))
 #endif
 
 /* 128-bit unsigned accumulators for quantities (GPU-seconds, tokens). */

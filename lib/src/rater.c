@@ -168,7 +168,7 @@ static int cust_is(const cust_rec *c, uint64_t h, const char *name,
 static void customer_prefetch(const gb_rater *r, uint64_t h)
 {
 	if (r->customer_map.slots)
-		__builtin_prefetch(&r->customer_map.slots[h & r->customer_map.mask]);
+		GB_PREFETCH(&r->customer_map.slots[h & r->customer_map.mask]);
 }
 
 /* As gb_rater_customer_intern, with the name's hash h already known. */
@@ -511,7 +511,7 @@ static int key_equal(const bucket_key *a, const bucket_key *b)
 static void bucket_prefetch_slot(const gb_rater *r, uint64_t h)
 {
 	if (r->bucket_map.slots)
-		__builtin_prefetch(&r->bucket_map.slots[h & r->bucket_map.mask]);
+		GB_PREFETCH(&r->bucket_map.slots[h & r->bucket_map.mask]);
 }
 
 static void bucket_prefetch(const gb_rater *r, uint64_t h)
@@ -522,7 +522,7 @@ static void bucket_prefetch(const gb_rater *r, uint64_t h)
 		return;
 	s = r->bucket_map.slots[h & r->bucket_map.mask];
 	if (s)
-		__builtin_prefetch(&r->buckets[s - 1]);
+		GB_PREFETCH(&r->buckets[s - 1]);
 }
 
 static bucket *bucket_get(gb_rater *r, const bucket_key *k, uint64_t h)
@@ -1105,16 +1105,12 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 
 	if (GB_UNLIKELY(r->explain != NULL) && gb_explain_row(r->explain, row))
 		return GB_ENOMEM;
-	/* The id set and the customer index are large and touched at
+	/* The customer index and the id set are large and touched at
 	 * random: start their cache misses now, so they overlap checking
-	 * the row.  The fingerprint of the id is keyed by the customer. */
+	 * the row. */
 	if (cust_ok) {
 		cust_hash = gb_rater_customer_hash(cf->ptr, cf->len);
 		customer_prefetch(r, cust_hash);
-	}
-	if (cust_ok && idf->len && idf->len <= GB_TEXT_FIELD_MAX) {
-		gb_dedup_hash(idf->ptr, idf->len, cust_hash, &id_hi, &id_lo);
-		gb_dedup_prefetch(&r->dedup, id_hi);
 	}
 	/* Another shard's (or an unselected) customer: nothing of this row
 	 * can change what this run bills, so it is not even checked.  The
@@ -1130,6 +1126,16 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 			set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
 			return 0;
 		}
+	}
+	/* The id's fingerprint is keyed by the customer: by its index hash
+	 * for the high word and by a second, independent hash for the low
+	 * one, so two customers whose hashes collide still keep their ids
+	 * apart. */
+	if (cust_ok && idf->len && idf->len <= GB_TEXT_FIELD_MAX) {
+		gb_dedup_hash(idf->ptr, idf->len, cust_hash,
+			      gb_hash64(cf->ptr, cf->len, 0x6375737430303031ull),
+			      &id_hi, &id_lo);
+		gb_dedup_prefetch(&r->dedup, id_hi);
 	}
 	if (!gb_record_parse(&rec, row, out))
 		return 0;

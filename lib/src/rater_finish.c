@@ -1688,10 +1688,10 @@ static void prefetch_invoice(const fin *f, const cust_key *order, size_t k)
 	const bucket *b = f->r->buckets;
 	uint32_t j;
 
-	__builtin_prefetch(order[k].c);
+	GB_PREFETCH(order[k].c);
 	for (j = f->first[k]; j < f->first[k + 1]; j++) {
-		__builtin_prefetch(&b[f->by_cust[j]]);
-		__builtin_prefetch((const char *)&b[f->by_cust[j]] + sizeof *b - 1);
+		GB_PREFETCH(&b[f->by_cust[j]]);
+		GB_PREFETCH((const char *)&b[f->by_cust[j]] + sizeof *b - 1);
 	}
 }
 

@@ -23,7 +23,7 @@ extern "C" {
 typedef enum gb_state {
 	GB_STATE_BILLED = 0,
 	GB_STATE_REJECTED,
-	GB_STATE_DUPLICATE,      /* same id and content as an earlier row */
+	GB_STATE_DUPLICATE,      /* same customer, id and content as an earlier row */
 	GB_STATE_OUTSIDE_PERIOD, /* no billable second falls in the period */
 	GB_STATE_SKIPPED         /* another customer's row (filter or shard) */
 } gb_state;
@@ -83,7 +83,8 @@ GB_EXTERN void gb_rater_free(gb_rater *rater);
  * A hint: about `rows` more rows are coming (for example a file's size
  * over the bytes per row of its first block).  Sizes the run-wide id set
  * for them now, so it is not rehashed as it fills; an estimate off by a
- * few percent costs nothing, and rows beyond it are still taken.  Give
+ * few percent costs nothing, and rows beyond it are still taken, but an
+ * overestimate costs memory (the set's slots are touched at random).  Give
  * the rows of the whole input: a sharded rater keeps room for its share
  * (1/n and an eighth more), and one limited to named customers ignores
  * the hint.  0, or
@@ -115,7 +116,8 @@ GB_EXTERN int gb_rater_finish(gb_rater *rater, gb_invoice_set **out,
  * without invoices: metadata, counts, the invoice count and grand total.
  * When fn returns non-zero the run stops there: that code is returned
  * (GB_EABORT if it was positive), *out is NULL and err says why.  Either
- * way the rater is finished.
+ * way the rater is finished (unless it returns GB_EINVAL for a missing
+ * rater, out or fn).
  */
 GB_EXTERN int gb_rater_finish_each(gb_rater *rater, gb_invoice_set **out,
 				   gb_invoice_fn fn, void *payload,
