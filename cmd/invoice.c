@@ -124,12 +124,7 @@ int cmd_invoice(int argc, char **argv)
 	}
 	/* Both files are complete on disk before either is renamed into
 	 * place: a failed run replaces neither. */
-	status = cmd_feed_commit(&feed, &out);
-	if (status)
-		goto done;
-	if (!feed.quiet)
-		cmd_print_summary(set, NULL);
-	status = gb_invoice_set_counts(set)->rejected ? EXIT_FINDINGS : EXIT_CLEAN;
+	status = cmd_feed_done(&feed, &out, set);
 done:
 	if (status && status != EXIT_FINDINGS)
 		cmd_output_abort(&out);

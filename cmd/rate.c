@@ -389,6 +389,17 @@ int cmd_feed_commit(cmd_feed *f, cmd_output *out)
 	return status;
 }
 
+int cmd_feed_done(cmd_feed *f, cmd_output *out, const gb_invoice_set *set)
+{
+	int status = cmd_feed_commit(f, out);
+
+	if (status)
+		return status;
+	if (!f->quiet)
+		cmd_print_summary(set, NULL);
+	return gb_invoice_set_counts(set)->rejected ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
 void cmd_feed_close(cmd_feed *f, int failed)
 {
 	if (f->have_rejects_file)

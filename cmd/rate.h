@@ -147,6 +147,12 @@ int cmd_feed_run(cmd_feed *f, const cmd_inputs *in, char *const *paths, int n,
 /* Finish and publish the rejects file after out (which may be NULL): both
  * complete before either is renamed.  Returns 0 or EXIT_IO. */
 int cmd_feed_commit(cmd_feed *f, cmd_output *out);
+/*
+ * The end of a successful run: cmd_feed_commit, then the summary on
+ * standard error (unless quiet); the status is 1 when rows were rejected,
+ * else 0, or cmd_feed_commit's failure.
+ */
+int cmd_feed_done(cmd_feed *f, cmd_output *out, const gb_invoice_set *set);
 
 /* Remove temporaries of a failed run, print the "and N more" note. */
 void cmd_feed_close(cmd_feed *f, int failed);

@@ -1050,6 +1050,8 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		}
 	}
 	for (slot = 0; slot < 3; slot++) {
+		if (!counts[slot])
+			continue;
 		memset(&keys[slot], 0, sizeof keys[slot]);
 		keys[slot].customer = cust;
 		keys[slot].entry = (uint32_t)ei;
@@ -1057,8 +1059,7 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		keys[slot].kind = (uint16_t)kinds[slot];
 		keys[slot].price = r->entries[ei].price[v * NSLOTS + slot];
 		hash[slot] = bucket_key_hash(&keys[slot]);
-		if (counts[slot])
-			bucket_prefetch_slot(r, hash[slot]);
+		bucket_prefetch_slot(r, hash[slot]);
 	}
 	for (slot = 0; slot < 3; slot++)
 		if (counts[slot])
