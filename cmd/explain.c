@@ -121,6 +121,7 @@ int cmd_explain(int argc, char **argv)
 		goto done;
 	}
 	feed.nraters = 1;
+	feed.full_rows = 1;	/* a skipped row is explained too */
 	status = cmd_feed_run(&feed, &in, argv + optind, argc - optind, &set);
 	if (status)
 		goto done;

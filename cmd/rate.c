@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -229,6 +230,109 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 }
 
 /*
+ * The reader's filter: rows of customers the rater skips are not read
+ * past their customer field.  It asks about every row, and the rater
+ * hashes the id and looks it up each time, so the answers for short ids
+ * are remembered here, by their exact bytes, in a small direct-mapped
+ * table (a clash only costs a question to the rater).  An answer never
+ * changes: it is a fixed function of the id and the rater's options.
+ */
+#define KEEP_SLOTS 4096u	/* a power of two */
+#define KEEP_NAME 30u		/* longer ids always ask the rater */
+
+typedef struct keep_slot {
+	unsigned char len;	/* 0: empty */
+	unsigned char keep;
+	char name[KEEP_NAME];
+} keep_slot;
+
+static struct {
+	keep_slot slot[KEEP_SLOTS];
+} keep_memo;
+
+static uint64_t load8(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint64_t load4(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Bytes of s[0..n) (1 <= n <= 8: overlapping loads) as one word; two ids
+ * of the same length give the same word only when equal. */
+static uint64_t short_word(const char *s, size_t n)
+{
+	if (n >= 4)
+		return load4(s) << 32 | load4(s + n - 4);
+	return (uint64_t)(unsigned char)s[0] << 16 |
+	       (uint64_t)(unsigned char)s[n >> 1] << 8 | (unsigned char)s[n - 1];
+}
+
+/* a[0..n) == b[0..n), 1 <= n <= KEEP_NAME, a word at a time */
+static int same_name(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	if (n < 8)
+		return short_word(a, n) == short_word(b, n);
+	for (i = 0; i + 8 < n; i += 8)
+		if (load8(a + i) != load8(b + i))
+			return 0;
+	return load8(a + n - 8) == load8(b + n - 8);
+}
+
+/* Forget every answer: the answers are one rater's, and each file is
+ * read afresh, so nothing can outlive the rater that gave it. */
+static void keep_memo_reset(void)
+{
+	memset(keep_memo.slot, 0, sizeof keep_memo.slot);
+}
+
+static int keep_customer(const gb_field *value, void *payload)
+{
+	const char *s = value->ptr;
+	size_t n = value->len;
+	uint64_t w;
+	keep_slot *e;
+	int keep;
+
+	if (n == 0 || n > KEEP_NAME)
+		return gb_rater_selects(payload, s, n);
+	w = n < 8 ? short_word(s, n) : load8(s) ^ load8(s + n - 8) * 31;
+	e = &keep_memo.slot[((w ^ n) * 0x9e3779b97f4a7c15ull) >> 52 &
+			    (KEEP_SLOTS - 1)];
+	if (e->len == n && same_name(e->name, s, n))
+		return e->keep;
+	keep = gb_rater_selects(payload, s, n);
+	if (keep >= 0) {
+		e->len = (unsigned char)n;
+		e->keep = (unsigned char)keep;
+		memcpy(e->name, s, n);
+	}
+	return keep;
+}
+
+/*
+ * Whether the reader may stop reading other customers' rows: only one
+ * rater decides (diff rates each row twice, under two tables), no hook
+ * looks at the rows, explain may be asked about a skipped one, and
+ * --customer or --shard leaves some customers out.
+ */
+static int can_filter(const cmd_feed *f)
+{
+	return f->selecting && f->nraters == 1 && !f->on_outcome &&
+	       !f->full_rows;
+}
+
+/*
  * Size the raters' id sets for the whole file up front, from its size and
  * the rows in its first block, so they are not rehashed as they fill.
  * Only a hint: a failure here is not an error.
@@ -258,11 +362,78 @@ static void reserve_rows(cmd_feed *f, const struct stat *st, const char *block,
 			(void)gb_rater_reserve(f->rater[i], rows, NULL);
 }
 
+#define READ_BLOCK (1u << 20)
+#define MAP_WINDOW (8u << 20)	/* a multiple of any page size */
+
+/*
+ * Where a usage file's bytes come from: a regular file is mapped a window
+ * at a time, each unmapped before the next (file pages count as resident
+ * memory), which saves the kernel's copy into a buffer: a few percent of
+ * a run, more when two shards share a machine.  What the file gains while
+ * it is read, and anything that cannot be mapped, comes through read().
+ * (A file cut shorter while mapped would end the run with SIGBUS; a usage
+ * log is not rewritten in place while it is billed.)
+ */
+typedef struct source {
+	int fd;
+	int mapping;
+	off_t size, off;	/* mapping: the size at the start, the next window */
+	void *map;
+	size_t map_len;
+} source;
+
+static void source_unmap(source *s)
+{
+	if (s->map)
+		munmap(s->map, s->map_len);
+	s->map = NULL;
+}
+
+/* The next block in *p, *n (0 at the end); -1 with errno on failure. */
+static int source_next(source *s, const char **p, size_t *n)
+{
+	static char buf[READ_BLOCK];
+	ssize_t got;
+
+	source_unmap(s);
+	if (s->mapping && s->off < s->size) {
+		size_t len = (uint64_t)(s->size - s->off) < MAP_WINDOW
+			     ? (size_t)(s->size - s->off) : MAP_WINDOW;
+		void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, s->fd,
+			       s->off);
+
+		if (m != MAP_FAILED) {
+			/* start reading in what is not cached yet */
+			(void)posix_madvise(m, len, POSIX_MADV_WILLNEED);
+			s->map = m;
+			s->map_len = len;
+			s->off += (off_t)len;
+			*p = m;
+			*n = len;
+			return 0;
+		}
+	}
+	if (s->mapping) {
+		/* read() on from where the windows stopped */
+		s->mapping = 0;
+		if (lseek(s->fd, s->off, SEEK_SET) < 0)
+			return -1;
+	}
+	do
+		got = read(s->fd, buf, sizeof buf);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return -1;
+	*p = buf;
+	*n = (size_t)got;
+	return 0;
+}
+
 /* Stream one usage file through the CSV reader into the raters. */
 static int feed_file(cmd_feed *f, const char *path)
 {
-	static char buf[1 << 20];
 	gb_csv_reader *reader = NULL;
+	source src = { 0 };
 	gb_error err;
 	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
 	int rc = 0, status = 0, first = 1;
@@ -287,12 +458,19 @@ static int feed_file(cmd_feed *f, const char *path)
 		status = EXIT_IO;
 		goto out;
 	}
+	if (can_filter(f)) {
+		keep_memo_reset();
+		(void)gb_csv_reader_set_filter(reader, GB_COL_CUSTOMER,
+					       keep_customer, f->rater[0]);
+	}
+	src.fd = fd;
+	src.mapping = S_ISREG(st.st_mode) && st.st_size > 0;
+	src.size = st.st_size;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		const char *p;
+		size_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		if (source_next(&src, &p, &n) != 0) {
 			cmd_error("%s: read error: %s", path, strerror(errno));
 			status = EXIT_IO;
 			goto out;
@@ -300,10 +478,11 @@ static int feed_file(cmd_feed *f, const char *path)
 		if (n == 0)
 			break;
 		if (first) {
-			reserve_rows(f, &st, buf, (size_t)n);
+			/* from a first block as long as read() gives */
+			reserve_rows(f, &st, p, n < READ_BLOCK ? n : READ_BLOCK);
 			first = 0;
 		}
-		rc = gb_csv_reader_feed(reader, buf, (size_t)n, on_row, f, &err);
+		rc = gb_csv_reader_feed(reader, p, n, on_row, f, &err);
 		if (rc)
 			break;
 	}
@@ -313,10 +492,13 @@ static int feed_file(cmd_feed *f, const char *path)
 		/* A hook that stopped the run has said why already. */
 		if (!f->hook_stopped)
 			cmd_lib_error(&err);
+		/* out of memory, in the reader or in the filter's rater:
+		 * exit 4, as when the rater runs out of it */
 		status = rc == GB_EABORT && f->abort_code ? f->abort_code
-							  : EXIT_INPUT;
+		       : rc == GB_ENOMEM ? EXIT_IO : EXIT_INPUT;
 	}
 out:
+	source_unmap(&src);
 	gb_csv_reader_free(reader);
 	if (fd != STDIN_FILENO)
 		close(fd);
@@ -329,6 +511,8 @@ int cmd_feed_open(cmd_feed *f, const cmd_inputs *in)
 
 	f->max_rejects = in->max_rejects;
 	f->limit_rejects = in->limit_rejects;
+	/* --shard 1/1 skips no one */
+	f->selecting = in->opts.ncustomers > 0 || in->opts.shard_count > 1;
 	f->progress = !f->quiet && isatty(STDERR_FILENO);
 	if (!in->rejects_path)
 		return 0;

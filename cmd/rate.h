@@ -110,7 +110,9 @@ typedef struct cmd_feed {
 	cmd_outcome_fn on_outcome;   /* may be NULL */
 	void *payload;
 	int quiet;                   /* no progress counter */
+	int full_rows;               /* read other customers' rows whole too */
 	/* private */
+	int selecting;               /* --customer or --shard: see feed_file */
 	cmd_output rejects;
 	int have_rejects_file;
 	unsigned long long max_rejects;

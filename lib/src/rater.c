@@ -64,50 +64,87 @@ int64_t gb_rater_version_end(const gb_prices *p, size_t v)
 
 /* --- index maps ------------------------------------------------------------ */
 
-typedef uint64_t (*hash_of_fn)(const gb_rater *, uint32_t);
-
-static int map_grow(index_map *m, hash_of_fn hash_of, const gb_rater *r)
+static uint32_t map_tag(uint64_t h)
 {
-	size_t cap = m->slots ? (m->mask + 1) * 2 : 256;
-	uint32_t *slots = gb_calloc(cap, sizeof *slots);
-	size_t i;
+	return (uint32_t)(h ^ (h >> 32));
+}
 
+static int map_grow(index_map *m)
+{
+	size_t cap = m->slots ? (m->mask + 1) * 2 : 256, i, j;
+	uint64_t *slots;
+
+	if (cap > (size_t)UINT32_MAX + 1)
+		return -1;
+	slots = gb_calloc(cap, sizeof *slots);
 	if (!slots)
 		return -1;
-	if (m->slots) {
-		for (i = 0; i <= m->mask; i++) {
-			size_t j;
-
-			if (!m->slots[i])
-				continue;
-			j = hash_of(r, m->slots[i] - 1) & (cap - 1);
-			while (slots[j])
-				j = (j + 1) & (cap - 1);
-			slots[j] = m->slots[i];
-		}
-		gb_free(m->slots);
+	for (i = 0; m->slots && i <= m->mask; i++) {
+		if (!m->slots[i])
+			continue;
+		for (j = (m->slots[i] >> 32) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = m->slots[i];
 	}
+	gb_free(m->slots);
 	m->slots = slots;
 	m->mask = cap - 1;
 	return 0;
 }
 
-/* Room for one more item at a load factor of at most 1/2. */
-static int map_reserve(index_map *m, hash_of_fn hash_of, const gb_rater *r)
+/* Room for one more item at a load factor of at most 3/4 (a probe passes
+ * other items by their tags, in slots that sit together). */
+static int map_reserve(index_map *m)
 {
-	if (m->slots && (m->count + 1) * 2 <= m->mask + 1)
+	if (m->slots && (m->count + 1) * 4 <= (m->mask + 1) * 3)
 		return 0;
-	return map_grow(m, hash_of, r);
+	return map_grow(m);
 }
 
-static void map_put(index_map *m, uint64_t h, size_t index)
+static void map_put(index_map *m, uint32_t tag, size_t index)
 {
 	size_t j;
 
-	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask)
+	for (j = tag & m->mask; m->slots[j]; j = (j + 1) & m->mask)
 		;
-	m->slots[j] = (uint32_t)(index + 1);
+	m->slots[j] = (uint64_t)tag << 32 | (uint32_t)(index + 1);
 	m->count++;
+}
+
+/*
+ * The items tagged tag, from slot *j (start at tag & mask): the index of
+ * the next one, or -1 at the end of the probe run.  Usage:
+ *	for (j = tag & m->mask; (i = map_next(m, tag, &j)) >= 0;)
+ */
+static long map_next(const index_map *m, uint32_t tag, size_t *j)
+{
+	uint64_t s;
+
+	if (!m->slots)
+		return -1;
+	for (; (s = m->slots[*j]) != 0; *j = (*j + 1) & m->mask) {
+		if ((uint32_t)(s >> 32) == tag) {
+			*j = (*j + 1) & m->mask;
+			return (long)((uint32_t)s - 1);
+		}
+	}
+	return -1;
+}
+
+/* Start the cache miss of the first slot of tag's probe run. */
+static void map_prefetch(const index_map *m, uint32_t tag)
+{
+	if (m->slots)
+		GB_PREFETCH(&m->slots[tag & m->mask]);
+}
+
+/* Once that slot is in: the index of the first item tagged tag, or -1
+ * (without touching any item), so its miss can start too. */
+static long map_peek(const index_map *m, uint32_t tag)
+{
+	size_t j = tag & m->mask;
+
+	return map_next(m, tag, &j);
 }
 
 int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size)
@@ -128,11 +165,6 @@ int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size)
 }
 
 /* --- customers ----------------------------------------------------------------- */
-
-static uint64_t customer_hash_of(const gb_rater *r, uint32_t i)
-{
-	return r->customers[i].hash;
-}
 
 static int raw_selected(const gb_rater *r, const char *s, size_t len)
 {
@@ -167,8 +199,16 @@ static int cust_is(const cust_rec *c, uint64_t h, const char *name,
 /* Start the cache miss of the customer's first index slot. */
 static void customer_prefetch(const gb_rater *r, uint64_t h)
 {
-	if (r->customer_map.slots)
-		GB_PREFETCH(&r->customer_map.slots[h & r->customer_map.mask]);
+	map_prefetch(&r->customer_map, map_tag(h));
+}
+
+/* Once the slot is in: start the miss of the customer it names. */
+static void customer_prefetch_rec(const gb_rater *r, uint64_t h)
+{
+	long i = map_peek(&r->customer_map, map_tag(h));
+
+	if (i >= 0)
+		GB_PREFETCH(&r->customers[i]);
 }
 
 /* As gb_rater_customer_intern, with the name's hash h already known. */
@@ -176,19 +216,17 @@ static long customer_intern_h(gb_rater *r, const char *name, size_t len,
 			      uint64_t h)
 {
 	index_map *m = &r->customer_map;
+	uint32_t tag = map_tag(h);
 	cust_rec *c;
 	size_t j;
+	long i;
 
-	if (m->slots) {
-		for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
-			c = &r->customers[m->slots[j] - 1];
-			if (cust_is(c, h, name, len))
-				return (long)(m->slots[j] - 1);
-		}
-	}
+	for (j = tag & m->mask; (i = map_next(m, tag, &j)) >= 0;)
+		if (cust_is(&r->customers[i], h, name, len))
+			return i;
 	if (len > UINT32_MAX)
 		return -1;
-	if (map_reserve(m, customer_hash_of, r) != 0 ||
+	if (map_reserve(m) != 0 ||
 	    gb_grow_array((void **)&r->customers, &r->customers_cap,
 			  r->ncustomers + 1, sizeof *r->customers) != 0)
 		return -1;
@@ -203,7 +241,7 @@ static long customer_intern_h(gb_rater *r, const char *name, size_t len,
 	c->selected = raw_selected(r, name, len);
 	c->contract = r->contracts ? gb_contracts_find(r->contracts, name, len)
 				   : NULL;
-	map_put(m, h, r->ncustomers);
+	map_put(m, tag, r->ncustomers);
 	return (long)r->ncustomers++;
 }
 
@@ -290,11 +328,6 @@ static uint64_t entry_hash(entry_type type, const char *name, size_t nlen,
 			   const char *region, size_t rlen)
 {
 	return gb_hash64(region, rlen, gb_hash64(name, nlen, 29 + type));
-}
-
-static uint64_t entry_hash_of(const gb_rater *r, uint32_t i)
-{
-	return r->entries[i].hash;
 }
 
 /* Spot price at t in version v (SPEC 4): the latest point with from <= t
@@ -429,17 +462,17 @@ long gb_rater_entry_find(const gb_rater *r, entry_type type, const char *name,
 {
 	uint64_t h = entry_hash(type, name, nlen, region, rlen);
 	const index_map *m = &r->entry_map;
+	uint32_t tag = map_tag(h);
 	size_t j;
+	long i;
 
-	if (!m->slots)
-		return -1;
-	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
-		const entry *e = &r->entries[m->slots[j] - 1];
+	for (j = tag & m->mask; (i = map_next(m, tag, &j)) >= 0;) {
+		const entry *e = &r->entries[i];
 
 		if (e->hash == h && e->type == type && e->name_len == nlen &&
 		    e->region_len == rlen && memcmp(e->name, name, nlen) == 0 &&
 		    memcmp(e->region, region, rlen) == 0)
-			return (long)(m->slots[j] - 1);
+			return i;
 	}
 	return -1;
 }
@@ -453,7 +486,7 @@ static long entry_intern(gb_rater *r, entry_type type, const gb_field *name,
 
 	if (found >= 0)
 		return found;
-	if (map_reserve(&r->entry_map, entry_hash_of, r) != 0 ||
+	if (map_reserve(&r->entry_map) != 0 ||
 	    gb_grow_array((void **)&r->entries, &r->entries_cap,
 			  r->nentries + 1, sizeof *r->entries) != 0)
 		return -1;
@@ -470,7 +503,7 @@ static long entry_intern(gb_rater *r, entry_type type, const gb_field *name,
 		entry_clear(e, r->prices->nversions);
 		return -1;
 	}
-	map_put(&r->entry_map, e->hash, r->nentries);
+	map_put(&r->entry_map, map_tag(e->hash), r->nentries);
 	return (long)r->nentries++;
 }
 
@@ -491,61 +524,46 @@ static uint64_t bucket_key_hash(const bucket_key *k)
 		     ((uint64_t)k->kind << 16) | k->aux);
 }
 
-static uint64_t bucket_hash_of(const gb_rater *r, uint32_t i)
-{
-	return bucket_key_hash(&r->buckets[i].key);
-}
-
 static int key_equal(const bucket_key *a, const bucket_key *b)
 {
 	return a->customer == b->customer && a->entry == b->entry &&
 	       a->price == b->price && a->kind == b->kind && a->aux == b->aux;
 }
 
-/*
- * Lookups into the bucket table miss the cache twice (index slot, then
- * bucket).  A row with several buckets (a token row has up to three)
- * starts all its slots' misses first, then all its buckets', and only
- * then adds: the waits overlap instead of queuing.
- */
+/* Start the cache misses of a bucket's first index slot, then (once that
+ * slot is in) of the bucket it names. */
 static void bucket_prefetch_slot(const gb_rater *r, uint64_t h)
 {
-	if (r->bucket_map.slots)
-		GB_PREFETCH(&r->bucket_map.slots[h & r->bucket_map.mask]);
+	map_prefetch(&r->bucket_map, map_tag(h));
 }
 
 static void bucket_prefetch(const gb_rater *r, uint64_t h)
 {
-	uint32_t s;
+	long i = map_peek(&r->bucket_map, map_tag(h));
 
-	if (!r->bucket_map.slots)
-		return;
-	s = r->bucket_map.slots[h & r->bucket_map.mask];
-	if (s)
-		GB_PREFETCH(&r->buckets[s - 1]);
+	if (i >= 0)
+		GB_PREFETCH(&r->buckets[i]);
 }
 
 static bucket *bucket_get(gb_rater *r, const bucket_key *k, uint64_t h)
 {
 	index_map *m = &r->bucket_map;
+	uint32_t tag = map_tag(h);
 	bucket *b;
 	size_t j;
+	long i;
 
-	if (m->slots) {
-		for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
-			b = &r->buckets[m->slots[j] - 1];
-			if (key_equal(&b->key, k))
-				return b;
-		}
-	}
-	if (map_reserve(m, bucket_hash_of, r) != 0 ||
+	for (j = tag & m->mask; (i = map_next(m, tag, &j)) >= 0;)
+		if (key_equal(&r->buckets[i].key, k))
+			return &r->buckets[i];
+	if (map_reserve(m) != 0 ||
 	    gb_grow_array((void **)&r->buckets, &r->buckets_cap, r->nbuckets + 1,
 			  sizeof *r->buckets) != 0)
 		return NULL;
 	b = &r->buckets[r->nbuckets];
 	memset(b, 0, sizeof *b);
 	b->key = *k;
-	map_put(m, h, r->nbuckets);
+	map_put(m, tag, r->nbuckets);
 	r->nbuckets++;
 	return b;
 }
@@ -558,30 +576,81 @@ bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k)
 long gb_rater_bucket_find(const gb_rater *r, const bucket_key *k)
 {
 	const index_map *m = &r->bucket_map;
+	uint32_t tag = map_tag(bucket_key_hash(k));
 	size_t j;
+	long i;
 
-	if (!m->slots)
-		return -1;
-	for (j = bucket_key_hash(k) & m->mask; m->slots[j]; j = (j + 1) & m->mask)
-		if (key_equal(&r->buckets[m->slots[j] - 1].key, k))
-			return (long)m->slots[j] - 1;
+	for (j = tag & m->mask; (i = map_next(m, tag, &j)) >= 0;)
+		if (key_equal(&r->buckets[i].key, k))
+			return i;
 	return -1;
 }
 
-/* Add qty to a bucket (key hash h); a record counts once per bucket. */
-static int bucket_add_h(gb_rater *r, const bucket_key *k, uint64_t h,
-			gb_u128 qty)
+/* Add a waiting addition to its bucket; a record counts once per bucket. */
+static int bucket_apply(gb_rater *r, const pending_add *a)
 {
-	bucket *b = bucket_get(r, k, h);
+	bucket *b = bucket_get(r, &a->key, a->hash);
 
-	if (!b)
+	if (!b) {
+		r->broken = 1;
 		return GB_ENOMEM;
-	b->quantity += qty;
-	if (b->last_row != r->row_seq) {
-		b->last_row = r->row_seq;
+	}
+	b->quantity += a->qty;
+	if (b->last_row != a->row) {
+		b->last_row = a->row;
 		b->records++;
 	}
 	return 0;
+}
+
+/*
+ * Add qty to a bucket (key hash h), PEND_SIZE additions later.  The bucket
+ * table is large and touched at random: a lookup misses the cache twice,
+ * on the index slot and on the bucket.  So an addition asks for its slot
+ * now, for its bucket PEND_HALF additions later, and is made PEND_SIZE
+ * additions later, when both have long arrived; meanwhile the next rows
+ * are read.  The order of additions is kept, so the buckets end exactly
+ * as if each were made at once; gb_rater_flush makes the rest before the
+ * buckets are read.  A failure to make one (no memory for a new bucket)
+ * breaks the rater: every later call fails, so no total can come out
+ * short.
+ */
+static int bucket_add_h(gb_rater *r, const bucket_key *k, uint64_t h,
+			gb_u128 qty)
+{
+	pending_add *a;
+	uint32_t i;
+
+	if (r->npend == PEND_SIZE) {
+		a = &r->pend[r->pend_head];
+		r->pend_head = (r->pend_head + 1) & (PEND_SIZE - 1);
+		r->npend--;
+		if (bucket_apply(r, a) != 0)
+			return GB_ENOMEM;
+	}
+	i = (r->pend_head + r->npend++) & (PEND_SIZE - 1);
+	a = &r->pend[i];
+	a->key = *k;
+	a->hash = h;
+	a->row = r->row_seq;
+	a->qty = qty;
+	bucket_prefetch_slot(r, h);
+	if (r->npend > PEND_HALF)
+		bucket_prefetch(r, r->pend[(i - PEND_HALF) & (PEND_SIZE - 1)].hash);
+	return 0;
+}
+
+int gb_rater_flush(gb_rater *r)
+{
+	while (r->npend) {
+		const pending_add *a = &r->pend[r->pend_head];
+
+		r->pend_head = (r->pend_head + 1) & (PEND_SIZE - 1);
+		r->npend--;
+		if (bucket_apply(r, a) != 0)
+			return GB_ENOMEM;
+	}
+	return r->broken ? GB_ENOMEM : 0;
 }
 
 static int bucket_add(gb_rater *r, const bucket_key *k, gb_u128 qty)
@@ -594,24 +663,16 @@ static uint64_t hour_key_hash(uint32_t customer, uint32_t ent, int64_t hour)
 	return mix64(((uint64_t)customer << 32) | ent, (uint64_t)hour);
 }
 
-static uint64_t hour_hash_of(const gb_rater *r, uint32_t i)
-{
-	const hour_key *k = &r->hours[i].key;
-
-	return hour_key_hash(k->customer, k->entry, k->hour);
-}
-
 const hour_bucket *gb_rater_hour_find(const gb_rater *r, uint32_t customer,
 				      uint32_t ent, int64_t hour)
 {
-	uint64_t h = hour_key_hash(customer, ent, hour);
+	uint32_t tag = map_tag(hour_key_hash(customer, ent, hour));
 	const index_map *m = &r->hour_map;
 	size_t j;
+	long i;
 
-	if (!m->slots)
-		return NULL;
-	for (j = h & m->mask; m->slots[j]; j = (j + 1) & m->mask) {
-		const hour_bucket *b = &r->hours[m->slots[j] - 1];
+	for (j = tag & m->mask; (i = map_next(m, tag, &j)) >= 0;) {
+		const hour_bucket *b = &r->hours[i];
 
 		if (b->key.customer == customer && b->key.entry == ent &&
 		    b->key.hour == hour)
@@ -626,7 +687,7 @@ static int hour_add(gb_rater *r, uint32_t customer, uint32_t ent,
 	hour_bucket *b = (hour_bucket *)gb_rater_hour_find(r, customer, ent, hour);
 
 	if (!b) {
-		if (map_reserve(&r->hour_map, hour_hash_of, r) != 0 ||
+		if (map_reserve(&r->hour_map) != 0 ||
 		    gb_grow_array((void **)&r->hours, &r->hours_cap,
 				  r->nhours + 1, sizeof *r->hours) != 0)
 			return GB_ENOMEM;
@@ -635,7 +696,8 @@ static int hour_add(gb_rater *r, uint32_t customer, uint32_t ent,
 		b->key.customer = customer;
 		b->key.entry = ent;
 		b->key.hour = hour;
-		map_put(&r->hour_map, hour_key_hash(customer, ent, hour), r->nhours);
+		map_put(&r->hour_map, map_tag(hour_key_hash(customer, ent, hour)),
+			r->nhours);
 		r->nhours++;
 	}
 	b->seconds += qty;
@@ -1007,7 +1069,7 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		GB_LINE_TOKENS_INPUT, GB_LINE_TOKENS_CACHED_INPUT, GB_LINE_TOKENS_OUTPUT
 	};
 	const gb_prices *p = r->prices;
-	uint64_t counts[3], hash[3];
+	uint64_t counts[3];
 	bucket_key keys[3];
 	long v, ei;
 	int slot, rc;
@@ -1058,16 +1120,11 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 		keys[slot].aux = rec->batch ? (uint16_t)(v + 1) : 0;
 		keys[slot].kind = (uint16_t)kinds[slot];
 		keys[slot].price = r->entries[ei].price[v * NSLOTS + slot];
-		hash[slot] = bucket_key_hash(&keys[slot]);
-		bucket_prefetch_slot(r, hash[slot]);
 	}
-	for (slot = 0; slot < 3; slot++)
-		if (counts[slot])
-			bucket_prefetch(r, hash[slot]);
 	for (slot = 0, rc = 0; slot < 3 && rc == 0; slot++) {
 		if (!counts[slot])
 			continue;
-		rc = bucket_add_h(r, &keys[slot], hash[slot], counts[slot]);
+		rc = bucket_add(r, &keys[slot], counts[slot]);
 		if (rc == 0 && gb_explain_tracing(r->explain))
 			rc = gb_explain_piece(r->explain, &keys[slot], counts[slot],
 					      0, 0, v, 0);
@@ -1100,12 +1157,19 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	const gb_field *cf = &row->f[GB_COL_CUSTOMER];
 	int cust_ok = cf->len && cf->len <= GB_TEXT_FIELD_MAX;
 	uint64_t id_hi = 0, cust_hash = 0;
-	uint32_t id_lo = 0;
+	uint32_t id_lo = 0, content;
 	gb_record rec;
 	long cust = -1;
 
 	if (GB_UNLIKELY(r->explain != NULL) && gb_explain_row(r->explain, row))
 		return GB_ENOMEM;
+	if (GB_UNLIKELY(row->flags & GB_ROW_FILTERED)) {
+		/* gb_rater_selects said no: the rest was never read */
+		if (!r->selecting)
+			return GB_EINVAL;
+		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
+		return 0;
+	}
 	/* The customer index and the id set are large and touched at
 	 * random: start their cache misses now, so they overlap checking
 	 * the row. */
@@ -1140,14 +1204,19 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	}
 	if (!gb_record_parse(&rec, row, out))
 		return 0;
-	/* a parsed row has both fields, so the hashes were computed */
+	/* a parsed row has both fields, so the hashes were computed; the
+	 * customer's slot has had time to load: now its record, while the
+	 * row's content is hashed */
+	if (cust < 0)
+		customer_prefetch_rec(r, cust_hash);
+	content = gb_row_content_hash(row);
 	if (cust < 0)
 		cust = customer_intern_h(r, rec.customer.ptr, rec.customer.len,
 					 cust_hash);
 	if (cust < 0)
 		return GB_ENOMEM;
 	/* id_hi and id_lo are the fingerprint of this row's fields */
-	switch (gb_dedup_check(&r->dedup, id_hi, id_lo, gb_row_content_hash(row))) {
+	switch (gb_dedup_check(&r->dedup, id_hi, id_lo, content)) {
 	case GB_DEDUP_NEW:
 		break;
 	case GB_DEDUP_SAME:
@@ -1167,12 +1236,32 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	return rate_tokens(r, &rec, (uint32_t)cust, out);
 }
 
+int gb_rater_selects(gb_rater *r, const char *customer, size_t len)
+{
+	long c;
+
+	if (!r || (len && !customer))
+		return GB_EINVAL;
+	if (!r->selecting)
+		return 1;
+	/* as add_row decides, for a customer it can intern or not */
+	if (!len || len > GB_TEXT_FIELD_MAX)
+		return raw_selected(r, customer, len);
+	c = customer_intern_h(r, customer, len,
+			      gb_rater_customer_hash(customer, len));
+	if (c < 0)
+		return GB_ENOMEM;
+	return r->customers[c].selected;
+}
+
 int gb_rater_add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 {
 	int rc;
 
 	if (!r || !row || !out || r->finished)
 		return GB_EINVAL;
+	if (r->broken)
+		return GB_ENOMEM;
 	r->row_seq++;
 	set_outcome(out, GB_STATE_REJECTED, GB_REASON_NONE, NULL);
 	rc = add_row(r, row, out);

@@ -1836,6 +1836,9 @@ static int finish(gb_rater *r, gb_invoice_set **out, gb_invoice_fn fn,
 		return gb_error_set(err, GB_EINVAL, "gb_rater_finish: rater already finished");
 	p = r->prices;
 	r->finished = 1;
+	/* the last additions to buckets still wait in the rater's ring */
+	if (gb_rater_flush(r) != 0)
+		return gb_error_set(err, GB_ENOMEM, "out of memory while rating");
 	/* No row comes after this: the id set is the run's largest table. */
 	gb_dedup_free(&r->dedup);
 	fin_init(&f, r);

@@ -56,9 +56,14 @@ typedef struct entry {
 	size_t *nspot;
 } entry;
 
-/* Open-addressing index: slot holds item index + 1, 0 = empty. */
+/*
+ * Open-addressing index (linear probing): a slot holds the item's tag (32
+ * bits of its hash, which also pick its first slot) in the high half and
+ * its index + 1 in the low half; 0 = empty.  A probe passes other items
+ * by their tags without loading them, and growing never reads an item.
+ */
 typedef struct index_map {
-	uint32_t *slots;
+	uint64_t *slots;
 	size_t mask;
 	size_t count;
 } index_map;
@@ -82,6 +87,21 @@ typedef struct bucket {
 	uint64_t records;
 	uint64_t last_row;
 } bucket;
+
+/*
+ * An addition to a bucket, waiting in a small ring while the bucket's
+ * index slot and then the bucket itself load into the cache (rater.c,
+ * bucket_add_h): with a million customers they are almost never there.
+ */
+#define PEND_SIZE 16u                /* a power of two */
+#define PEND_HALF (PEND_SIZE / 2)
+
+typedef struct pending_add {
+	bucket_key key;
+	uint64_t hash;
+	uint64_t row;                /* row_seq of the row that made it */
+	gb_u128 qty;
+} pending_add;
 
 /* On-demand GPU-seconds of a reserving customer in one UTC hour. */
 typedef struct hour_key {
@@ -134,6 +154,9 @@ struct gb_rater {
 	bucket *buckets;
 	size_t nbuckets, buckets_cap;
 	index_map bucket_map;
+	pending_add pend[PEND_SIZE];     /* oldest at pend_head */
+	uint32_t pend_head, npend;
+	int broken;                      /* a waiting addition found no memory */
 
 	hour_bucket *hours;
 	size_t nhours, hours_cap;
@@ -149,6 +172,8 @@ uint64_t gb_rater_customer_hash(const char *name, size_t len);
 long gb_rater_entry_find(const gb_rater *r, entry_type type, const char *name,
 			 size_t name_len, const char *region, size_t region_len);
 bucket *gb_rater_bucket(gb_rater *r, const bucket_key *k);
+/* Make the waiting additions; before anything reads the buckets. */
+int gb_rater_flush(gb_rater *r);
 /* Index of the bucket with key k, or -1. */
 long gb_rater_bucket_find(const gb_rater *r, const bucket_key *k);
 const hour_bucket *gb_rater_hour_find(const gb_rater *r, uint32_t customer,

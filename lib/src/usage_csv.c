@@ -117,6 +117,14 @@ struct gb_csv_reader {
 	int fast;		/* FAST_OFF, FAST_BEST or FAST_PORTABLE */
 	int direct;		/* fast_line's row: fields point into the input */
 
+	/* gb_csv_reader_set_filter: the fast path asks keep about field
+	 * keep_col and passes the rows it stops reading as frow, whose
+	 * other fields stay empty. */
+	gb_csv_keep_fn keep;
+	void *keep_payload;
+	gb_column keep_col;
+	gb_row frow;
+
 	uint64_t rows;
 	int finished;
 	int status;		/* sticky: the error that ended the file */
@@ -276,14 +284,9 @@ static void store_field(gb_csv_reader *r, int col, const char *s, size_t len)
 	r->used += len;
 }
 
-/* Pass the row to the callback; the fields are in place. */
-static void deliver(gb_csv_reader *r, size_t nfields)
+/* Pass a row to the callback. */
+static inline void deliver_row(gb_csv_reader *r, const gb_row *row)
 {
-	gb_row *row = &r->row;
-
-	row->line = r->row_line;
-	row->nfields = nfields;
-	row->flags = nfields != row->nheader ? GB_ROW_FIELD_COUNT : 0;
 	r->rows++;
 	if (!r->fn || !r->fn(row, r->err, r->payload))
 		return;
@@ -294,6 +297,17 @@ static void deliver(gb_csv_reader *r, size_t nfields)
 		return;
 	}
 	fail(r, GB_EABORT, row->line, "stopped by the row callback");
+}
+
+/* Pass the current row to the callback; the fields are in place. */
+static inline void deliver(gb_csv_reader *r, size_t nfields)
+{
+	gb_row *row = &r->row;
+
+	row->line = r->row_line;
+	row->nfields = nfields;
+	row->flags = nfields != row->nheader ? GB_ROW_FIELD_COUNT : 0;
+	deliver_row(r, row);
 }
 
 /* A row from on_field: its fields sit in buf, or in place when direct. */
@@ -400,6 +414,12 @@ static void parse_piece(gb_csv_reader *r, const unsigned char *p, size_t n,
  * cap.  parse_bytes takes that line the slow way and scans on after it.
  * tests/unit/test_usage.c checks on random input that both scans give the
  * same rows and errors as libcsv alone.
+ *
+ * With a filter (gb_csv_reader_set_filter), a line whose filter field the
+ * caller does not want is split no further: a second, narrower search
+ * finds its end (a quote sends it the slow way, whole), and the row goes
+ * out flagged GB_ROW_FILTERED with that field alone.  Only the fast path
+ * filters; every other line is read whole, as without a filter.
  */
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -502,6 +522,56 @@ static ALWAYS_INLINE uint64_t block_at(const unsigned char *p, size_t at,
 	return special64(pad, portable);
 }
 
+/* Top bit of byte i set when byte i of w is '"', CR or LF (as special8). */
+static inline uint64_t ending8(uint64_t w)
+{
+	uint64_t x = w & LOW7;
+	uint64_t differ = ((x ^ EACH('"')) + LOW7) & ((x ^ EACH('\r')) + LOW7) &
+			  ((x ^ EACH('\n')) + LOW7);
+
+	return ~(differ | w) & HIGH;
+}
+
+/*
+ * The first '"', CR or LF in p[at..n), or n: the end of a line the filter
+ * does not want, or the quote that sends it the slow way.  Commas do not
+ * matter here, so this runs well ahead of the field-by-field scan.
+ */
+static ALWAYS_INLINE size_t line_end(const unsigned char *p, size_t at,
+				     size_t n, int portable)
+{
+	uint64_t hit;
+
+#if defined(__SSE2__)
+	if (!portable) {
+		const __m128i quote = _mm_set1_epi8('"');
+		const __m128i cr = _mm_set1_epi8('\r');
+		const __m128i lf = _mm_set1_epi8('\n');
+
+		for (; n - at >= 16; at += 16) {
+			__m128i v = _mm_loadu_si128((const void *)(p + at));
+			unsigned m = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+							  _mm_cmpeq_epi8(v, cr)),
+					     _mm_cmpeq_epi8(v, lf)));
+
+			if (m)
+				return at + lowest_bit(m);
+		}
+	}
+#endif
+	(void)portable;
+	for (; n - at >= 8; at += 8) {
+		hit = ending8(load_le64(p + at));
+		if (hit)
+			return at + (lowest_bit(hit) >> 3);
+	}
+	for (; at < n; at++)
+		if (p[at] == '"' || p[at] == '\r' || p[at] == '\n')
+			break;
+	return at;
+}
+
 static int is_blank(unsigned char c)
 {
 	return c == ' ' || c == '\t';
@@ -563,6 +633,20 @@ static ALWAYS_INLINE void put_field(gb_field *const *slot, size_t nheader,
 	d->len = len;
 }
 
+/* A row the filter stopped reading at its nfields-th field, which is
+ * already in r->row. */
+static void deliver_filtered(gb_csv_reader *r, size_t nfields)
+{
+	gb_row *row = &r->frow;
+
+	row->f[r->keep_col] = r->row.f[r->keep_col];
+	row->line = r->row_line;
+	row->nfields = nfields;
+	row->nheader = r->row.nheader;
+	row->flags = GB_ROW_FILTERED;
+	deliver_row(r, row);
+}
+
 /*
  * Split and deliver the quote-free lines at the start of [p, p + n);
  * returns how many bytes were consumed, always up to a line start: what is
@@ -573,10 +657,15 @@ static ALWAYS_INLINE void put_field(gb_field *const *slot, size_t nheader,
  * with every header field overwrites the last row's, and a short row
  * clears the columns it lacks.  On the way out the lengths are zeroed
  * again: libcsv's path (store_field) expects that at a row start.
+ *
+ * filtering (a constant, so rows read whole pay nothing for the filter
+ * when there is none): once the comma after the filter field is found,
+ * keep decides; on no, the rest of the line is only searched for its
+ * end.  A quote there sends the whole line the slow way, as before.
  */
 static ALWAYS_INLINE size_t scan_lines(gb_csv_reader *r,
 				       const unsigned char *p, size_t n,
-				       int portable)
+				       int portable, int filtering)
 {
 	gb_field *const *slot = r->slot;
 	size_t nheader = r->row.nheader;
@@ -585,12 +674,15 @@ static ALWAYS_INLINE size_t scan_lines(gb_csv_reader *r,
 	size_t start = 0;	/* where the current field starts */
 	size_t k = 0;		/* fields of the line ended so far */
 	int prev_cr = r->prev_cr;
+	/* fields ended when the filter field is: its 1-based position */
+	size_t fk = filtering ? r->colpos[r->keep_col] : 0;
 	uint64_t mask = block_at(p, 0, n, portable);
 
 	for (;;) {
 		const unsigned char *s, *e;
 		size_t q, i;
 		unsigned char c;
+		int verdict;
 
 		while (!mask) {
 			base += BLOCK;
@@ -604,7 +696,34 @@ static ALWAYS_INLINE size_t scan_lines(gb_csv_reader *r,
 		if (GB_LIKELY(c == ',')) {
 			put_field(slot, nheader, k++, p + start, p + q);
 			start = q + 1;
-			continue;
+			if (!filtering || GB_LIKELY(k != fk))
+				continue;
+			verdict = r->keep(slot[fk - 1], r->keep_payload);
+			if (verdict > 0)
+				continue;
+			if (GB_UNLIKELY(verdict < 0)) {
+				fail(r, verdict, r->row_line, "%s",
+				     gb_strerror(verdict));
+				goto out;
+			}
+			/* Not wanted: on to the line's end, and the scan
+			 * on after it, in that end's block. */
+			q = line_end(p, q + 1, n, portable);
+			if (q == n)
+				goto out;
+			c = p[q];
+			if (c == '"' || GB_UNLIKELY(q - line > GB_CSV_FIELD_MAX))
+				goto out;
+			if (q - base >= BLOCK) {
+				base += (q - base) & ~(size_t)(BLOCK - 1);
+				mask = block_at(p, base, n, portable);
+			}
+			mask &= ~((2ull << (q - base)) - 1);
+			prev_cr = c == '\r';
+			deliver_filtered(r, k);
+			if (r->status)
+				goto out;
+			goto line_done;
 		}
 		if (c == '"')
 			goto out;
@@ -647,13 +766,37 @@ out:
 
 static size_t scan_best(gb_csv_reader *r, const unsigned char *p, size_t n)
 {
-	return scan_lines(r, p, n, 0);
+	return scan_lines(r, p, n, 0, 0);
 }
 
 static size_t scan_portable(gb_csv_reader *r, const unsigned char *p,
 			    size_t n)
 {
-	return scan_lines(r, p, n, 1);
+	return scan_lines(r, p, n, 1, 0);
+}
+
+static size_t scan_best_filtered(gb_csv_reader *r, const unsigned char *p,
+				 size_t n)
+{
+	return scan_lines(r, p, n, 0, 1);
+}
+
+static size_t scan_portable_filtered(gb_csv_reader *r,
+				     const unsigned char *p, size_t n)
+{
+	return scan_lines(r, p, n, 1, 1);
+}
+
+/* scan_lines in the reader's mode, with its filter when it has one whose
+ * column the header holds. */
+static size_t scan(gb_csv_reader *r, const unsigned char *p, size_t n)
+{
+	int filtering = r->keep && r->colpos[r->keep_col];
+
+	if (r->fast == FAST_PORTABLE)
+		return filtering ? scan_portable_filtered(r, p, n)
+				 : scan_portable(r, p, n);
+	return filtering ? scan_best_filtered(r, p, n) : scan_best(r, p, n);
 }
 
 static const unsigned char *find(const unsigned char *p,
@@ -681,10 +824,7 @@ static void parse_bytes(gb_csv_reader *r, const unsigned char *p, size_t n)
 		int brk;
 
 		if (r->fast && !r->csv_mid_row && r->have_header) {
-			if (r->fast == FAST_PORTABLE)
-				p += scan_portable(r, p, (size_t)(end - p));
-			else
-				p += scan_best(r, p, (size_t)(end - p));
+			p += scan(r, p, (size_t)(end - p));
 			if (p == end || r->status)
 				return;
 		}
@@ -816,6 +956,20 @@ uint64_t gb_csv_reader_rows(const gb_csv_reader *r)
 	return r ? r->rows : 0;
 }
 
+int gb_csv_reader_set_filter(gb_csv_reader *r, gb_column col,
+			     gb_csv_keep_fn keep, void *payload)
+{
+	if (!r || (unsigned)col >= GB_COL__COUNT)
+		return GB_EINVAL;
+	/* frow shows the filter field only */
+	r->frow.f[r->keep_col].ptr = NULL;
+	r->frow.f[r->keep_col].len = 0;
+	r->keep = keep;
+	r->keep_payload = payload;
+	r->keep_col = col;
+	return 0;
+}
+
 /* ---- lifetime ---------------------------------------------------------- */
 
 int gb_csv_reader_new(gb_csv_reader **out, const char *source, gb_error *err)
@@ -838,6 +992,7 @@ int gb_csv_reader_new(gb_csv_reader **out, const char *source, gb_error *err)
 	r->row_line = 1;
 	r->fast = FAST_BEST;
 	r->row.source = r->source;
+	r->frow.source = r->source;
 	*out = r;
 	return 0;
 }

@@ -6,11 +6,15 @@
  * bytes outside printable ASCII written as \xHH.
  */
 #include <check.h>
-#include <gpubill/usage.h>
+#include <gpubill/gpubill.h>
 #include "internal.h"
+#include "record.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* calls, fail_at, live and the allocator `counting` */
+#include "alloc_count.h"
 
 #define HDR "id,customer,type,start"
 
@@ -37,6 +41,22 @@ struct run {
 	unsigned stop_at;	/* callback returns 1 on this call (1-based) */
 	int stop_fills_err;
 };
+
+/*
+ * The row filter (gb_csv_reader_set_filter) run_chunked installs when
+ * filt.on, and what on_row records for the checks: the value of column
+ * filt.col of each row, one line each, as the transcript shows values.
+ */
+static struct {
+	int on;
+	gb_column col;
+	unsigned asked;		/* calls of test_keep */
+	unsigned fail_at;	/* this call returns GB_ENOMEM (1-based) */
+	struct run vals;	/* the values, when record */
+	int record;
+} filt;
+
+static void log_field(struct run *t, const gb_field *f);
 
 static void log_bytes(struct run *t, const char *s, size_t n)
 {
@@ -101,6 +121,10 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 		log_field(t, f);
 	}
 	log_str(t, "\n");
+	if (filt.record) {
+		log_field(&filt.vals, &row->f[filt.col]);
+		log_str(&filt.vals, "\n");
+	}
 	if (++t->calls != t->stop_at)
 		return 0;
 	if (t->stop_fills_err) {
@@ -108,6 +132,40 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 		snprintf(err->message, sizeof err->message, "customer said no");
 	}
 	return 1;
+}
+
+/* FNV-1a: test_keep's verdict, from the value as the transcript shows it,
+ * so that a check can work it out again from a transcript. */
+static int verdict_of(const char *shown, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)shown[i]) * 0x100000001b3ull;
+	return h % 3 != 0;
+}
+
+/* Says no to about a third of the values; with fail_at, yes to all but
+ * that call, which fails. */
+static int test_keep(const gb_field *value, void *payload)
+{
+	struct run shown = { 0 };
+	int keep;
+
+	ck_assert_ptr_eq(payload, &filt);
+	if (value->len == 0 ? value->ptr != NULL : value->ptr == NULL)
+		ck_abort_msg("filter value: len %zu, ptr %p", value->len,
+			     (const void *)value->ptr);
+	if (++filt.asked == filt.fail_at)
+		return GB_ENOMEM;
+	if (filt.fail_at)
+		return 1;
+	log_str(&shown, "");
+	log_field(&shown, value);
+	keep = verdict_of(shown.log, shown.len);
+	free(shown.log);
+	return keep;
 }
 
 /* Feed data in pieces of chunk bytes (0: all at once), then finish. */
@@ -121,6 +179,9 @@ static void run_chunked(struct run *t, const void *data, size_t len,
 	memset(&t->err, 0, sizeof t->err);
 	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", &t->err), 0);
 	gb_csv_reader_set_fast(r, use_fast);
+	if (filt.on)
+		ck_assert_int_eq(gb_csv_reader_set_filter(r, filt.col, test_keep,
+							  &filt), 0);
 	log_str(t, "");
 	if (!chunk)
 		chunk = len ? len : 1;
@@ -1118,6 +1179,852 @@ START_TEST(fast_path_long_lines)
 }
 END_TEST
 
+/* ---- the row filter ---------------------------------------------------- */
+
+/* 1-based position of the column named name in data's header, or 0. */
+static size_t header_position(const char *data, size_t len, const char *name)
+{
+	size_t pos = 1, i = 0, n = strlen(name);
+
+	while (i < len && data[i] != '\r' && data[i] != '\n') {
+		size_t j = i;
+
+		while (j < len && data[j] != ',' && data[j] != '\r' &&
+		       data[j] != '\n')
+			j++;
+		if (j - i == n && memcmp(data + i, name, n) == 0)
+			return pos;
+		pos++;
+		i = j < len && data[j] == ',' ? j + 1 : j;
+	}
+	return 0;
+}
+
+/* The length of the line at s (without its '\n'). */
+static size_t line_len(const char *s)
+{
+	const char *e = strchr(s, '\n');
+
+	return e ? (size_t)(e - s) : strlen(s);
+}
+
+/*
+ * got (run with the filter on column col, at header position colpos)
+ * against ref (libcsv, no filter), with their recorded values: the same
+ * rows, lines, errors and row count, except that a row keep said no to
+ * may come as that row's filtered form, "line 2 colpos/nheader" and its
+ * value alone.  Returns how many did.
+ */
+static unsigned same_but_filtered(const struct run *got, const char *gvals,
+				  const struct run *ref, const char *rvals,
+				  gb_column col, size_t colpos,
+				  const char *what, size_t n)
+{
+	const char *a = got->log, *b = ref->log;
+	const char *av = gvals ? gvals : "", *bv = rvals ? rvals : "";
+	unsigned filtered = 0;
+
+	while (*b) {
+		size_t la = line_len(a), lb = line_len(b);
+		size_t lav = line_len(av), lbv = line_len(bv);
+
+		ck_assert_msg(*a, "%s %zu: rows missing from\n%s", what, n,
+			      got->log);
+		ck_assert_msg(lav == lbv && memcmp(av, bv, lav) == 0,
+			      "%s %zu: value '%.*s', libcsv '%.*s'", what, n,
+			      (int)lav, av, (int)lbv, bv);
+		if (la != lb || memcmp(a, b, la) != 0) {
+			unsigned long long line;
+			unsigned flags;
+			size_t nf, nh;
+			struct run want = { 0 };
+			char head[96];
+
+			ck_assert_int_eq(sscanf(b, "%llu %u %zu/%zu", &line,
+						&flags, &nf, &nh), 4);
+			snprintf(head, sizeof head, "%llu %u %zu/%zu", line,
+				 GB_ROW_FILTERED, colpos, nh);
+			log_str(&want, head);
+			if (lbv) {
+				log_str(&want, " ");
+				log_str(&want, gb_column_name(col));
+				log_str(&want, "=");
+				log_bytes(&want, bv, lbv);
+			}
+			ck_assert_msg(la == want.len &&
+				      memcmp(a, want.log, la) == 0,
+				      "%s %zu: got '%.*s', libcsv '%.*s'", what,
+				      n, (int)la, a, (int)lb, b);
+			ck_assert_msg(!verdict_of(bv, lbv),
+				      "%s %zu: filtered a row keep wanted: %.*s",
+				      what, n, (int)lb, b);
+			free(want.log);
+			filtered++;
+		}
+		a += la + (a[la] != '\0');
+		b += lb + (b[lb] != '\0');
+		av += lav + (av[lav] != '\0');
+		bv += lbv + (bv[lbv] != '\0');
+	}
+	ck_assert_msg(!*a, "%s %zu: extra rows\n%s", what, n, a);
+	ck_assert_msg(got->feed_rc == ref->feed_rc &&
+		      got->finish_rc == ref->finish_rc &&
+		      strcmp(got->err.message, ref->err.message) == 0 &&
+		      got->err.line == ref->err.line,
+		      "%s %zu: rc %d/%d '%s' line %llu, libcsv %d/%d '%s' line %llu",
+		      what, n, got->feed_rc, got->finish_rc, got->err.message,
+		      (unsigned long long)got->err.line, ref->feed_rc,
+		      ref->finish_rc, ref->err.message,
+		      (unsigned long long)ref->err.line);
+	ck_assert_uint_eq(got->rows, ref->rows);
+	return filtered;
+}
+
+/* A run that records the values of column col. */
+static char *run_recording(struct run *t, int mode, int filter, gb_column col,
+			   const char *data, size_t len, size_t chunk,
+			   size_t align)
+{
+	char *vals;
+
+	memset(&filt, 0, sizeof filt);
+	filt.on = filter;
+	filt.col = col;
+	filt.record = 1;
+	run_mode(t, mode, data, len, chunk, align);
+	vals = filt.vals.log;
+	memset(&filt, 0, sizeof filt);
+	return vals;
+}
+
+/*
+ * The random files of the fast-path tests, filtered on the customer
+ * column mostly, else on any column (absent ones too), fed whole and in
+ * random pieces on both scans: every row keep wants is as libcsv splits
+ * it, every other one either so or filtered, and nothing else changes.
+ */
+START_TEST(filter_random_files)
+{
+	uint64_t x = 0x6a09e667f3bcc909ull;
+	struct text b = { 0 };
+	unsigned filtered = 0, whole = 0;
+	int i, mode;
+
+	for (i = 0; i < 1500; i++) {
+		struct run ref, t;
+		gb_column col = pick(&x, 4) ? GB_COL_CUSTOMER
+					    : (gb_column)pick(&x, GB_COL__COUNT);
+		char *rvals, *gvals;
+		size_t colpos;
+		unsigned got;
+
+		random_file(&b, &x, 12, 8, i % 3 == 0);
+		colpos = header_position(b.s, b.len, gb_column_name(col));
+		rvals = run_recording(&ref, MODE_LIBCSV, 0, col, b.s, b.len,
+				      0, 0);
+		for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+			size_t chunk = pick(&x, 2) ? 0 : 1 + pick(&x, 100);
+
+			gvals = run_recording(&t, mode, 1, col, b.s, b.len,
+					      chunk, pick(&x, 64));
+			got = same_but_filtered(&t, gvals, &ref, rvals, col,
+						colpos, "file", (size_t)i);
+			ck_assert(colpos || !got);
+			filtered += got;
+			whole += (unsigned)ref.rows - got;
+			free(gvals);
+			run_done(&t);
+		}
+		free(rvals);
+		run_done(&ref);
+	}
+	free(b.s);
+	/* both kinds, plenty of each */
+	ck_assert_uint_gt(filtered, 800);
+	ck_assert_uint_gt(whole, 2000);
+}
+END_TEST
+
+/* Removing the filter, or filtering on a column the header lacks, leaves
+ * the rows as they were; bad arguments are refused. */
+START_TEST(filter_off_and_misuse)
+{
+	static const char file[] = HDR ",model\n1,a,t,s,m\n2,b,t,s,m\r\n";
+	static const char want[] =
+		"2 0 5/5 id=1 customer=a type=t start=s model=m\n"
+		"3 0 5/5 id=2 customer=b type=t start=s model=m\n";
+	gb_csv_reader *r;
+	struct run t = { 0 };
+
+	ck_assert_int_eq(gb_csv_reader_set_filter(NULL, GB_COL_CUSTOMER,
+						  test_keep, &filt), GB_EINVAL);
+	ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", NULL), 0);
+	ck_assert_int_eq(gb_csv_reader_set_filter(r, GB_COL__COUNT, test_keep,
+						  &filt), GB_EINVAL);
+	ck_assert_int_eq(gb_csv_reader_set_filter(r, (gb_column)-1, test_keep,
+						  &filt), GB_EINVAL);
+	ck_assert_int_eq(gb_csv_reader_set_filter(r, GB_COL_CUSTOMER,
+						  test_keep, &filt), 0);
+	ck_assert_int_eq(gb_csv_reader_set_filter(r, GB_COL_CUSTOMER, NULL,
+						  NULL), 0);
+	log_str(&t, "");
+	ck_assert_int_eq(gb_csv_reader_feed(r, file, sizeof file - 1, on_row,
+					    &t, NULL), 0);
+	ck_assert_int_eq(gb_csv_reader_finish(r, on_row, &t, NULL), 0);
+	gb_csv_reader_free(r);
+	ck_assert_str_eq(t.log, want);
+	ck_assert_uint_eq(filt.asked, 0);
+	run_done(&t);
+
+	memset(&filt, 0, sizeof filt);
+	filt.on = 1;
+	filt.col = GB_COL_END;	/* not in the header */
+	EXPECT(file, want, 2);
+	ck_assert_uint_eq(filt.asked, 0);
+	memset(&filt, 0, sizeof filt);
+}
+END_TEST
+
+/*
+ * A line the filter does not want is still held to the field cap: a
+ * field past it after the customer fails the file as it does unfiltered,
+ * and a long line of short fields does not.
+ */
+START_TEST(filter_long_lines)
+{
+	struct text b = { 0 };
+	char no[16];
+	unsigned j = 0;
+	int i, mode;
+
+	do
+		snprintf(no, sizeof no, "c%u", j++);
+	while (verdict_of(no, strlen(no)));
+	for (i = 0; i < 2; i++) {
+		struct run ref, t;
+		char *rvals, *gvals;
+
+		b.len = 0;
+		put_str(&b, HDR "\n1,a,t,s\n2,");
+		put_str(&b, no);
+		put_str(&b, ",t,");
+		if (i == 0) {
+			for (j = 0; j <= GB_CSV_FIELD_MAX; j++)
+				put_byte(&b, 'x');
+		} else {
+			while (b.len < 2 * GB_CSV_FIELD_MAX)
+				put_str(&b, "abcdefghij,");
+		}
+		put_str(&b, "\n3,");
+		put_str(&b, no);
+		put_str(&b, ",t,s\n");
+		rvals = run_recording(&ref, MODE_LIBCSV, 0, GB_COL_CUSTOMER,
+				      b.s, b.len, 0, 0);
+		ck_assert_int_eq(ref.feed_rc ? ref.feed_rc : ref.finish_rc,
+				 i == 0 ? GB_ESYNTAX : 0);
+		for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+			gvals = run_recording(&t, mode, 1, GB_COL_CUSTOMER, b.s,
+					      b.len, 0, 0);
+			/* the last row, at least, is filtered */
+			ck_assert_uint_ge(same_but_filtered(&t, gvals, &ref,
+				rvals, GB_COL_CUSTOMER, 2, "long", (size_t)i),
+				(unsigned)i);
+			free(gvals);
+			run_done(&t);
+		}
+		free(rvals);
+		run_done(&ref);
+	}
+	free(b.s);
+}
+END_TEST
+
+/* keep failing ends the file with its code, on the line it was asked
+ * about, after the rows before it; later calls report it again. */
+START_TEST(filter_failure_stops_reader)
+{
+	static const char file[] = HDR "\n1,a,t,s\n\n2,b,t,s\n3,c,t,s\n";
+	int mode;
+
+	for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+		struct run t;
+		gb_csv_reader *r;
+		gb_error err;
+
+		memset(&filt, 0, sizeof filt);
+		filt.on = 1;
+		filt.col = GB_COL_CUSTOMER;
+		filt.fail_at = 2;
+		run_mode(&t, mode, file, sizeof file - 1, 0, 0);
+		ck_assert_int_eq(t.feed_rc, GB_ENOMEM);
+		ck_assert_int_eq(t.err.code, GB_ENOMEM);
+		ck_assert_str_eq(t.err.message, "out of memory");
+		ck_assert_str_eq(t.err.source, "usage.csv");
+		ck_assert_uint_eq(t.err.line, 4);
+		ck_assert_str_eq(t.log, "2 0 4/4 id=1 customer=a type=t start=s\n");
+		ck_assert_uint_eq(t.rows, 1);
+		run_done(&t);
+
+		/* sticky */
+		filt.asked = 0;
+		ck_assert_int_eq(gb_csv_reader_new(&r, "usage.csv", NULL), 0);
+		gb_csv_reader_set_fast(r, mode);
+		ck_assert_int_eq(gb_csv_reader_set_filter(r, GB_COL_CUSTOMER,
+							  test_keep, &filt), 0);
+		ck_assert_int_eq(gb_csv_reader_feed(r, file, sizeof file - 1,
+						    NULL, NULL, &err), GB_ENOMEM);
+		ck_assert_int_eq(gb_csv_reader_feed(r, "x", 1, NULL, NULL, &err),
+				 GB_ENOMEM);
+		ck_assert_uint_eq(err.line, 4);
+		ck_assert_int_eq(gb_csv_reader_finish(r, NULL, NULL, &err),
+				 GB_ENOMEM);
+		ck_assert_uint_eq(filt.asked, 2);
+		gb_csv_reader_free(r);
+		memset(&filt, 0, sizeof filt);
+	}
+}
+END_TEST
+
+/* ---- the filter in front of a rater -------------------------------------- */
+
+static char *slurp(const char *rel, size_t *len)
+{
+	const char *dir = getenv("GPUBILL_TEST_DATA");
+	char path[4096];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", rel);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The default table and the example contracts. */
+static void load_tables(gb_prices **prices, gb_contracts **contracts)
+{
+	size_t plen, clen;
+	char *p = slurp("../../pricing-tables/default.json", &plen);
+	char *c = slurp("contracts/example.json", &clen);
+	gb_error err;
+
+	ck_assert_msg(gb_prices_load(prices, p, plen, "default.json", &err) == 0,
+		      "%s", err.message);
+	ck_assert_msg(gb_contracts_load(contracts, c, clen, "example.json",
+					*prices, &err) == 0, "%s", err.message);
+	free(p);
+	free(c);
+}
+
+static const char *const usage_customers[] = {
+	"acme", "globex", "initech", "cust-1", "cust-22", "cust-333",
+	"",	/* an empty customer: rejected, or skipped by its shard */
+	"a-customer-id-that-is-longer-than-thirty-bytes",
+	"ac\"me",	/* a quote inside: the line takes the slow path */
+};
+
+/* A field: sometimes blanks around it, sometimes quoted (its quotes
+ * doubled), sometimes both. */
+static void usage_field(struct text *b, uint64_t *x, const char *v)
+{
+	int quote = strchr(v, '"') != NULL || strchr(v, '\n') != NULL ||
+		    pick(x, 14) == 0;
+	unsigned pad = pick(x, 12);
+
+	if (pad == 0)
+		put_str(b, "  ");
+	if (quote) {
+		put_byte(b, '"');
+		for (; *v; v++) {
+			if (*v == '"')
+				put_byte(b, '"');
+			put_byte(b, (unsigned char)*v);
+		}
+		put_byte(b, '"');
+	} else {
+		put_str(b, v);
+	}
+	if (pad == 1)
+		put_str(b, " \t");
+}
+
+/*
+ * A usage file the rater mostly bills: every column and two unknown ones
+ * in random order; GPU and token rows of October 2026 (a few in November,
+ * outside the period) for the customers above; now and then a duplicate
+ * of the row before, a conflict with it, a bad value, a quoted newline, a
+ * short or a long row; blank and whitespace lines; every line ending.
+ */
+static void usage_file(struct text *b, uint64_t *x, unsigned nrows)
+{
+	static const char *const skus[] = { "H100-SXM", "H200", "B200",
+					    "A100-80GB", "L40S" };
+	static const char *const regions[] = { "us-east", "us-west", "eu-west" };
+	static const char *const models[] = { "llama-3.1-8b", "llama-3.1-70b",
+					      "mixtral-8x7b" };
+	const char *names[GB_COL__COUNT + 2];
+	char v[GB_COL__COUNT + 2][96];
+	unsigned ncols = 0, i, j;
+
+	b->len = 0;
+	for (i = 0; i < GB_COL__COUNT; i++)
+		names[ncols++] = gb_column_name((gb_column)i);
+	names[ncols++] = "note";
+	names[ncols++] = "zone";
+	for (i = ncols - 1; i > 0; i--) {
+		const char *tmp;
+
+		j = pick(x, i + 1);
+		tmp = names[i];
+		names[i] = names[j];
+		names[j] = tmp;
+	}
+	for (i = 0; i < ncols; i++) {
+		put_str(b, names[i]);
+		put_str(b, i + 1 < ncols ? "," : "");
+	}
+	put_str(b, random_ending(x));
+	memset(v, 0, sizeof v);
+	for (i = 0; i < nrows; i++) {
+		unsigned kind = pick(x, 40), nf = ncols, c;
+		unsigned day = 1 + pick(x, 31), h = pick(x, 20), m = pick(x, 60);
+
+		if (kind == 0) {
+			put_str(b, random_ending(x));	/* blank */
+			continue;
+		}
+		if (kind == 1) {
+			put_str(b, pick(x, 2) ? "  \t" : " ");
+			put_str(b, random_ending(x));
+			continue;
+		}
+		if (kind >= 5 || i == 0) {	/* else: as the row before */
+			memset(v, 0, sizeof v);
+			snprintf(v[GB_COL_CUSTOMER], sizeof v[0], "%s",
+				 usage_customers[pick(x, sizeof usage_customers /
+							 sizeof *usage_customers)]);
+			snprintf(v[GB_COL_START], sizeof v[0],
+				 "2026-%s-%02uT%02u:%02u:00Z",
+				 pick(x, 30) ? "10" : "11", day, h, m);
+			if (pick(x, 5) < 3) {
+				snprintf(v[GB_COL_ID], sizeof v[0], "g%u", i);
+				snprintf(v[GB_COL_TYPE], sizeof v[0], "gpu");
+				snprintf(v[GB_COL_END], sizeof v[0],
+					 "%.11s%02u:%02u:%02uZ", v[GB_COL_START],
+					 h + 1 + pick(x, 3), pick(x, 60),
+					 pick(x, 60));
+				snprintf(v[GB_COL_SKU], sizeof v[0], "%s",
+					 skus[pick(x, 5)]);
+				snprintf(v[GB_COL_REGION], sizeof v[0], "%s",
+					 regions[pick(x, 3)]);
+				snprintf(v[GB_COL_GPUS], sizeof v[0], "%u",
+					 1 + pick(x, 8));
+				snprintf(v[GB_COL_MARKET], sizeof v[0], "%s",
+					 pick(x, 3) ? "on_demand" : "spot");
+				snprintf(v[GB_COL_INTERRUPTED], sizeof v[0],
+					 "%s", pick(x, 4) ? "" : "true");
+			} else {
+				snprintf(v[GB_COL_ID], sizeof v[0], "t%u", i);
+				snprintf(v[GB_COL_TYPE], sizeof v[0], "tokens");
+				snprintf(v[GB_COL_MODEL], sizeof v[0], "%s",
+					 models[pick(x, 3)]);
+				snprintf(v[GB_COL_INPUT_TOKENS], sizeof v[0],
+					 "%u", pick(x, 2000000));
+				snprintf(v[GB_COL_CACHED_TOKENS], sizeof v[0],
+					 "%u", pick(x, 3) ? 0 : pick(x, 9999));
+				snprintf(v[GB_COL_OUTPUT_TOKENS], sizeof v[0],
+					 "%u", pick(x, 500000));
+				snprintf(v[GB_COL_BATCH], sizeof v[0], "%s",
+					 pick(x, 4) ? "" : "true");
+			}
+		} else if (kind == 2) {	/* a conflict */
+			snprintf(v[GB_COL_START] + 17, 4, "%02uZ", pick(x, 60));
+		}
+		if (pick(x, 30) == 0)	/* rejected */
+			snprintf(v[GB_COL_TYPE], sizeof v[0], "gpux");
+		if (pick(x, 40) == 0)	/* a quoted newline */
+			snprintf(v[GB_COL_SKU], sizeof v[0], "H100\nSXM");
+		if (pick(x, 25) == 0)
+			nf = 1 + pick(x, ncols);
+		for (c = 0; c < nf; c++) {
+			const char *name = names[c];
+			const char *val = "";
+
+			for (j = 0; j < GB_COL__COUNT; j++)
+				if (strcmp(name, gb_column_name((gb_column)j)) == 0)
+					val = v[j];
+			if (!strcmp(name, "zone"))
+				val = pick(x, 2) ? "z1" : "";
+			usage_field(b, x, val);
+			if (c + 1 < nf)
+				put_byte(b, ',');
+		}
+		if (pick(x, 25) == 0)
+			put_str(b, ",extra");
+		if (i + 1 < nrows || pick(x, 4))
+			put_str(b, random_ending(x));
+	}
+}
+
+/* One rating: the rater's counts and invoices, and the filtered rows. */
+struct rating {
+	gb_rater *rater;
+	gb_counts counts;
+	struct run json;	/* its log holds the JSON invoices */
+	unsigned filtered;
+	int keep_failed;	/* gb_rater_selects ran out of memory */
+};
+
+static int keep_rater(const gb_field *value, void *payload)
+{
+	struct rating *g = payload;
+	int keep = gb_rater_selects(g->rater, value->ptr, value->len);
+
+	if (keep == GB_ENOMEM)
+		g->keep_failed = 1;
+	return keep;
+}
+
+static int rate_row(const gb_row *row, gb_error *err, void *payload)
+{
+	struct rating *g = payload;
+	gb_outcome oc;
+	int rc = gb_rater_add_row(g->rater, row, &oc);
+
+	if (rc) {
+		err->code = rc;
+		snprintf(err->message, sizeof err->message, "%s",
+			 gb_strerror(rc));
+		return 1;
+	}
+	if (row->flags & GB_ROW_FILTERED) {
+		if (oc.state != GB_STATE_SKIPPED)
+			ck_abort_msg("filtered row of line %llu: state %d",
+				     (unsigned long long)row->line, oc.state);
+		g->filtered++;
+	}
+	return 0;
+}
+
+static int json_out(const void *data, size_t len, void *payload)
+{
+	log_bytes(payload, data, len);
+	return 0;
+}
+
+/*
+ * Rate csv in pieces of chunk bytes (0: whole), with or without the
+ * filter, on the given scan; returns 0 or the first error's code.
+ */
+static int rate(struct rating *g, const gb_prices *prices,
+		const gb_rater_options *o, int mode, int filter,
+		const char *csv, size_t len, size_t chunk, gb_error *err)
+{
+	gb_csv_reader *reader = NULL;
+	gb_invoice_set *set = NULL;
+	size_t done = 0;
+	int rc;
+
+	memset(g, 0, sizeof *g);
+	gb_error_clear(err);
+	rc = gb_rater_new(&g->rater, prices, o, err);
+	if (!rc)
+		rc = gb_csv_reader_new(&reader, "usage.csv", err);
+	if (!rc) {
+		gb_csv_reader_set_fast(reader, mode);
+		if (filter)
+			ck_assert_int_eq(gb_csv_reader_set_filter(reader,
+				GB_COL_CUSTOMER, keep_rater, g), 0);
+	}
+	if (!chunk)
+		chunk = len;
+	while (!rc && done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+
+		rc = gb_csv_reader_feed(reader, csv + done, n, rate_row, g, err);
+		done += n;
+	}
+	if (!rc)
+		rc = gb_csv_reader_finish(reader, rate_row, g, err);
+	if (!rc) {
+		gb_rater_counts(g->rater, &g->counts);
+		rc = gb_rater_finish(g->rater, &set, err);
+	}
+	log_str(&g->json, "");
+	if (!rc)
+		rc = gb_invoice_write_json(set, json_out, &g->json, err);
+	gb_invoice_set_free(set);
+	gb_csv_reader_free(reader);
+	gb_rater_free(g->rater);
+	g->rater = NULL;
+	return rc;
+}
+
+static void same_counts(const gb_counts *a, const gb_counts *b,
+			const char *what, unsigned n)
+{
+	ck_assert_msg(a->read == b->read && a->billed == b->billed &&
+		      a->rejected == b->rejected &&
+		      a->duplicates == b->duplicates &&
+		      a->outside_period == b->outside_period &&
+		      a->skipped == b->skipped,
+		      "%s %u: read %llu/%llu billed %llu/%llu rejected %llu/%llu "
+		      "duplicates %llu/%llu outside %llu/%llu skipped %llu/%llu",
+		      what, n, (unsigned long long)a->read,
+		      (unsigned long long)b->read, (unsigned long long)a->billed,
+		      (unsigned long long)b->billed,
+		      (unsigned long long)a->rejected,
+		      (unsigned long long)b->rejected,
+		      (unsigned long long)a->duplicates,
+		      (unsigned long long)b->duplicates,
+		      (unsigned long long)a->outside_period,
+		      (unsigned long long)b->outside_period,
+		      (unsigned long long)a->skipped,
+		      (unsigned long long)b->skipped);
+}
+
+/*
+ * Shards 1..3 of 3 and a customer filter, each rated from whole rows and
+ * with the reader's filter, on both scans, fed whole and in pieces: the
+ * same counts and the same invoices, byte for byte, and every row the
+ * reader stopped reading counted as skipped.  The shards add up to the
+ * run with no selection.
+ */
+START_TEST(filter_rates_the_same)
+{
+	static const char *const chosen[] = { "globex", "cust-22",
+		"a-customer-id-that-is-longer-than-thirty-bytes" };
+	gb_prices *prices;
+	gb_contracts *contracts;
+	uint64_t x = 0xbb67ae8584caa73bull;
+	struct text b = { 0 };
+	unsigned i, sel, filtered = 0, billed = 0;
+	gb_error err;
+
+	load_tables(&prices, &contracts);
+	for (i = 0; i < 40; i++) {
+		gb_rater_options o = GB_RATER_OPTIONS_INIT;
+		struct rating all, whole, got;
+		uint64_t sum = 0;
+		int mode;
+
+		usage_file(&b, &x, 20 + pick(&x, 200));
+		o.period_from = 1790812800LL; /* 2026-10 */
+		o.period_to = 1793491200LL;
+		o.contracts = contracts;
+		ck_assert_int_eq(rate(&all, prices, &o, MODE_LIBCSV, 0, b.s,
+				      b.len, 0, &err), 0);
+		for (sel = 0; sel <= 3; sel++) {
+			o.shard_count = sel < 3 ? 3 : 0;
+			o.shard_index = sel + 1;
+			o.customers = sel < 3 ? NULL : chosen;
+			o.ncustomers = sel < 3 ? 0 : 3;
+			ck_assert_msg(rate(&whole, prices, &o, MODE_LIBCSV, 0,
+					   b.s, b.len, 0, &err) == 0, "%s",
+				      err.message);
+			ck_assert_uint_eq(whole.filtered, 0);
+			if (sel < 3)
+				sum += whole.counts.billed;
+			for (mode = MODE_BEST; mode <= MODE_PORTABLE; mode++) {
+				size_t chunk = pick(&x, 2) ? 0 : 1 + pick(&x, 300);
+
+				ck_assert_msg(rate(&got, prices, &o, mode, 1,
+						   b.s, b.len, chunk, &err) == 0,
+					      "%s", err.message);
+				same_counts(&got.counts, &whole.counts,
+					    "file", i);
+				ck_assert_str_eq(got.json.log, whole.json.log);
+				ck_assert_uint_le(got.filtered,
+						  whole.counts.skipped);
+				filtered += got.filtered;
+				run_done(&got.json);
+			}
+			run_done(&whole.json);
+		}
+		ck_assert_uint_eq(sum, all.counts.billed);
+		billed += (unsigned)all.counts.billed;
+		run_done(&all.json);
+	}
+	ck_assert_uint_gt(filtered, 2000);
+	ck_assert_uint_gt(billed, 2000);
+	free(b.s);
+	gb_contracts_free(contracts);
+	gb_prices_free(prices);
+}
+END_TEST
+
+/*
+ * Fail each allocation of a filtered, sharded run in turn: every run
+ * ends cleanly with GB_ENOMEM (from the filter's question to the rater
+ * too, on the line it was about), nothing leaks, and the runs that
+ * survive bill the same.
+ */
+START_TEST(filter_allocation_failures)
+{
+	gb_prices *prices;
+	gb_contracts *contracts;
+	uint64_t x = 0xa54ff53a5f1d36f1ull;
+	struct text b = { 0 };
+	gb_rater_options o = GB_RATER_OPTIONS_INIT;
+	struct rating ok, g;
+	long total, n, from_keep = 0;
+	gb_error err;
+	int rc;
+
+	load_tables(&prices, &contracts);
+	usage_file(&b, &x, 100);
+	o.period_from = 1790812800LL;
+	o.period_to = 1793491200LL;
+	o.contracts = contracts;
+	o.shard_index = 2;
+	o.shard_count = 3;
+	gb_set_allocator(&counting);
+	calls = live = 0;
+	fail_at = -1;
+	ck_assert_int_eq(rate(&ok, prices, &o, MODE_BEST, 1, b.s, b.len, 0,
+			      &err), 0);
+	ck_assert_uint_gt(ok.filtered, 5);
+	total = calls;
+	for (n = 1; n <= total; n++) {
+		calls = live = 0;
+		fail_at = n;
+		rc = rate(&g, prices, &o, MODE_BEST, 1, b.s, b.len, 0, &err);
+		if (rc == 0) {
+			same_counts(&g.counts, &ok.counts, "allocation",
+				    (unsigned)n);
+		} else {
+			ck_assert_msg(rc == GB_ENOMEM ||
+				      (rc == GB_EABORT && err.code == GB_ENOMEM),
+				      "allocation %ld: %d %s", n, rc, err.message);
+			ck_assert_msg(strncmp(err.message, "out of memory", 13) == 0,
+				      "allocation %ld: '%s'", n, err.message);
+		}
+		if (g.keep_failed) {
+			ck_assert_int_eq(rc, GB_ENOMEM);
+			ck_assert_str_eq(err.message, "out of memory");
+			ck_assert_int_eq(err.code, GB_ENOMEM);
+			ck_assert_str_eq(err.source, "usage.csv");
+			ck_assert_uint_gt(err.line, 1);
+			from_keep++;
+		}
+		run_done(&g.json);
+		ck_assert_msg(live == 0, "allocation %ld of %ld: %ld blocks leaked",
+			      n, total, live);
+	}
+	gb_set_allocator(NULL);
+	ck_assert_int_gt(from_keep, 0);
+	run_done(&ok.json);
+	free(b.s);
+	gb_contracts_free(contracts);
+	gb_prices_free(prices);
+}
+END_TEST
+
+/* ---- the row content hash (duplicate detection) ----------------------- */
+
+/* A row with column c set to vals[c] (NULL: empty), copied to buf so the
+ * hash cannot depend on where the bytes lie. */
+static uint32_t hash_of(const char *const *vals, char *buf)
+{
+	gb_row row;
+	size_t used = 0;
+	int c;
+
+	memset(&row, 0, sizeof row);
+	for (c = 0; c < GB_COL__COUNT; c++) {
+		size_t n = vals[c] ? strlen(vals[c]) : 0;
+
+		if (!n)
+			continue;
+		memcpy(buf + used, vals[c], n);
+		row.f[c].ptr = buf + used;
+		row.f[c].len = n;
+		used += n + 1 + (size_t)c;
+	}
+	return gb_row_content_hash(&row);
+}
+
+/*
+ * The same content gives the same hash wherever it lies; moving bytes
+ * between fields, moving a value to another column, emptying a field or
+ * changing any one byte of a field of any length gives another (the
+ * inputs here are fixed: a 32-bit clash among them would be a flaw).
+ */
+START_TEST(content_hash_distinguishes)
+{
+	static const char *const base[GB_COL__COUNT] = {
+		"7ab40e09-0f36-4a7d-30af-12cd9609781c", "cust-0000025", "gpu",
+		"2026-10-16T00:04:31Z", "2026-10-16T01:00:00Z", "H100-SXM",
+		"us-east", "8", "on_demand", NULL, NULL, NULL, NULL, NULL, NULL,
+	};
+	const char *v[GB_COL__COUNT];
+	char *buf = malloc(1 << 16), *big = malloc(4001), *buf2 = malloc(1 << 16);
+	uint32_t h0, seen[4096];
+	size_t nseen = 0, i, j, len;
+	int c, d;
+
+	ck_assert(buf && big && buf2);
+	memcpy(v, base, sizeof v);
+	h0 = hash_of(v, buf);
+	ck_assert_uint_eq(hash_of(v, buf2 + 7), h0);
+	seen[nseen++] = h0;
+	/* each field emptied, or moved to an empty column */
+	for (c = 0; c < GB_COL__COUNT; c++) {
+		if (!base[c])
+			continue;
+		memcpy(v, base, sizeof v);
+		v[c] = NULL;
+		seen[nseen++] = hash_of(v, buf);
+		for (d = 0; d < GB_COL__COUNT; d++) {
+			if (base[d])
+				continue;
+			v[d] = base[c];
+			seen[nseen++] = hash_of(v, buf);
+			v[d] = NULL;
+		}
+	}
+	/* ("ab","c") against ("a","bc") */
+	memcpy(v, base, sizeof v);
+	v[GB_COL_SKU] = "H100-SX";
+	v[GB_COL_REGION] = "Mus-east";
+	seen[nseen++] = hash_of(v, buf);
+	/* one byte changed, in fields of every length from 1 to 70 and one
+	 * of 4000 bytes (the 16-byte steps) */
+	for (len = 1; len <= 71; len++) {
+		size_t n = len == 71 ? 4000 : len;
+
+		for (i = 0; i < n; i++)
+			big[i] = (char)('a' + i % 26);
+		big[n] = '\0';
+		memcpy(v, base, sizeof v);
+		v[GB_COL_MODEL] = big;
+		seen[nseen++] = hash_of(v, buf);
+		for (i = 0; i < n; i += n > 70 ? 97 : 1) {
+			big[i] ^= 1;
+			seen[nseen++] = hash_of(v, buf);
+			big[i] ^= 1;
+		}
+	}
+	ck_assert_uint_lt(nseen, sizeof seen / sizeof *seen);
+	for (i = 0; i < nseen; i++)
+		for (j = i + 1; j < nseen; j++)
+			if (seen[i] == seen[j])	/* not ck_assert: 3M calls */
+				ck_abort_msg("hashes %zu and %zu clash", i, j);
+	free(buf);
+	free(buf2);
+	free(big);
+}
+END_TEST
+
 /* The "csv-portable" case runs the plain tests again on the SWAR scan. */
 static void portable_setup(void)
 {
@@ -1173,6 +2080,13 @@ static Suite *usage_suite(void)
 	tcase_add_test(tc, fast_path_every_split);
 	tcase_add_test(tc, fast_path_every_shift);
 	tcase_add_test(tc, fast_path_long_lines);
+	tcase_add_test(tc, filter_random_files);
+	tcase_add_test(tc, filter_off_and_misuse);
+	tcase_add_test(tc, filter_long_lines);
+	tcase_add_test(tc, filter_failure_stops_reader);
+	tcase_add_test(tc, filter_rates_the_same);
+	tcase_add_test(tc, filter_allocation_failures);
+	tcase_add_test(tc, content_hash_distinguishes);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tp, portable_setup, portable_teardown);

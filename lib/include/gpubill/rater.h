@@ -94,12 +94,25 @@ GB_EXTERN int gb_rater_reserve(gb_rater *rater, uint64_t rows, gb_error *err);
 
 /*
  * Rate one row.  outcome (required) receives its state and, when rejected,
- * the reason.  Returns 0, or GB_ENOMEM (the row is then not counted).
+ * the reason.  Returns 0, or GB_ENOMEM (the row is then not counted), or
+ * GB_EINVAL for a GB_ROW_FILTERED row to a rater that filters nothing.
  */
 GB_EXTERN int gb_rater_add_row(gb_rater *rater, const gb_row *row,
 			       gb_outcome *outcome);
 
 GB_EXTERN void gb_rater_counts(const gb_rater *rater, gb_counts *out);
+
+/*
+ * Whether the rater bills rows of this customer: 1, or 0 when a customer
+ * filter or shard skips them (an empty customer belongs to a shard like
+ * any other id); GB_ENOMEM.  A front end that can stop
+ * reading a row once it has the customer asks here first; it hands the
+ * rows it stopped reading to gb_rater_add_row flagged GB_ROW_FILTERED,
+ * which counts them as skipped unread.  Only this rater's answer may
+ * filter its rows.
+ */
+GB_EXTERN int gb_rater_selects(gb_rater *rater, const char *customer,
+			       size_t len);
 
 /*
  * Price the buckets and build the invoices.  The rater accepts no rows

@@ -47,6 +47,10 @@ typedef struct gb_field {
 /* gb_row.flags */
 #define GB_ROW_FIELD_COUNT 1u  /* the row has a different number of fields
 				  than the header (nfields vs nheader) */
+#define GB_ROW_FILTERED 2u     /* the reader's filter stopped reading the row
+				  at its filter field (the customer, for
+				  gb_rater_selects): no other field is set
+				  (gb_csv_reader_set_filter) */
 
 typedef struct gb_row {
 	gb_field f[GB_COL__COUNT]; /* absent columns and empty fields: len 0 */
@@ -92,6 +96,39 @@ GB_EXTERN int gb_csv_reader_feed(gb_csv_reader *r, const void *data,
  */
 GB_EXTERN int gb_csv_reader_finish(gb_csv_reader *r, gb_row_fn fn,
 				   void *payload, gb_error *err);
+
+/*
+ * A row filter's verdict on the value of the row's filter field (trimmed,
+ * as the row would hold it; len 0 when empty or absent): 1 to read the
+ * row whole, 0 when the row is not wanted, or a negative gb_error_code,
+ * which stops the reader with that code.
+ */
+typedef int (*gb_csv_keep_fn)(const gb_field *value, void *payload);
+
+/*
+ * Let the reader stop splitting a row once keep says no to its field col,
+ * so the rest of the row costs no more than finding its end.  Such a row
+ * is still passed to fn, flagged GB_ROW_FILTERED, with its line, f[col],
+ * nfields = col's position in the header and every other field len 0; it
+ * counts in gb_csv_reader_rows and never has GB_ROW_FIELD_COUNT (the
+ * fields after col are not counted).
+ *
+ * Only a speed-up: some rows are read whole without asking keep (the
+ * lines before the header, a line with a quote, a line longer than
+ * GB_CSV_FIELD_MAX or cut off by the end of a feed, a line whose last
+ * field is col or that ends before it), and keep may have said no to a row
+ * that is then read whole.  So fn must reach the same verdict itself from
+ * a whole row, and keep must answer the same for the same value every
+ * time.  Line numbers, the field cap and every error are the same with or
+ * without a filter.
+ *
+ * A negative return from keep ends the file with that code on the row's
+ * line ("out of memory" for GB_ENOMEM).  keep NULL removes the filter.
+ * Set it between feeds, not from fn.  Returns 0, or GB_EINVAL for a NULL
+ * r or a col out of range.
+ */
+GB_EXTERN int gb_csv_reader_set_filter(gb_csv_reader *r, gb_column col,
+				       gb_csv_keep_fn keep, void *payload);
 
 /* Data rows passed to fn so far (the header and blank lines excluded). */
 GB_EXTERN uint64_t gb_csv_reader_rows(const gb_csv_reader *r);
