@@ -218,6 +218,21 @@ void gb_invoice_set_total(const gb_invoice_set *s, mpz_t out)
 	size_t i;
 
 	mpz_set(out, s->streamed_total);
+	if (s->streamed_small) {
+		gb_i128 v = s->streamed_small;
+		gb_u128 mag = v < 0 ? -(gb_u128)v : (gb_u128)v;
+		mpz_t t;
+
+		mpz_init(t);
+		mpz_set_ui(t, (unsigned long)(uint64_t)(mag >> 64));
+		mpz_mul_2exp(t, t, 64);
+		mpz_add_ui(t, t, (unsigned long)(uint64_t)mag);
+		if (v < 0)
+			mpz_sub(out, out, t);
+		else
+			mpz_add(out, out, t);
+		mpz_clear(t);
+	}
 	for (i = 0; i < s->ninvoices; i++)
 		mpz_add(out, out, s->invoices[i].total);
 }
@@ -247,27 +262,36 @@ static const char digit_pairs[] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+/* Decimal digits of v (1 for 0). */
+static inline unsigned u64_digits(uint64_t v)
+{
+	/* 1233 / 4096 is a little over log10(2): t is the count of digits
+	 * or one more; v | 1 has as many digits as v */
+	uint64_t w = v | 1;
+	unsigned t = (unsigned)((64 - __builtin_clzll(w)) * 1233) >> 12;
+
+	return t + 1 - (w < gb_pow10_u64[t]);
+}
+
+/* The n lowest digits of v (leading zeros included), ending at end. */
+static inline void put_digits(char *end, uint64_t v, unsigned n)
+{
+	for (; n >= 2; n -= 2) {
+		uint64_t q = v / 100;
+
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (v - q * 100), 2);
+		v = q;
+	}
+	if (n)
+		*--end = (char)('0' + v % 10);
+}
+
 size_t gb_u64_text(char *buf, uint64_t v)
 {
-	char tmp[20], *p = tmp + sizeof tmp;
-	size_t n;
+	unsigned n = u64_digits(v);
 
-	/* two digits per division */
-	while (v >= 100) {
-		const char *d = digit_pairs + 2 * (v % 100);
-
-		v /= 100;
-		*--p = d[1];
-		*--p = d[0];
-	}
-	if (v >= 10) {
-		*--p = digit_pairs[2 * v + 1];
-		*--p = digit_pairs[2 * v];
-	} else {
-		*--p = (char)('0' + v);
-	}
-	n = (size_t)(tmp + sizeof tmp - p);
-	memcpy(buf, p, n);
+	put_digits(buf + n, v, n);
 	return n;
 }
 
@@ -393,13 +417,58 @@ static size_t fraction_text(char *out, int negative, uint64_t num,
 	return scaled_text(out, negative, whole, frac, n, max_frac, min_frac);
 }
 
-#define NOT_FAST ((size_t)-1)
-
-/* The integer path of gb_decimal_text into out (64 bytes), or NOT_FAST. */
-static size_t decimal_fast(char *out, const mpq_t v, unsigned min_frac,
-			   unsigned max_frac)
+/*
+ * whole.frac, frac being k digits (frac < 10^k), written as money.c's
+ * put_scaled writes a number scaled by 10^k: the sign when it is not zero,
+ * trailing fractional zeros dropped down to min_frac, or zeros added up to
+ * it (min_frac <= 19).  out needs 42 bytes.
+ */
+static inline size_t fixed_text(char *out, int negative, uint64_t whole,
+				uint64_t frac, unsigned k, unsigned min_frac)
 {
-	uint64_t num, den;
+	unsigned keep = k;
+	size_t len = 0;
+
+	if (negative && (whole || frac))
+		out[len++] = '-';
+	len += gb_u64_text(out + len, whole);
+	if (min_frac < k) {
+		if (frac == 0) {
+			keep = 0;
+		} else {
+			while (frac % 10000 == 0) {
+				frac /= 10000;
+				keep -= 4;
+			}
+			if (frac % 100 == 0) {
+				frac /= 100;
+				keep -= 2;
+			}
+			if (frac % 10 == 0) {
+				frac /= 10;
+				keep--;
+			}
+		}
+	}
+	if (keep < min_frac) {
+		frac *= gb_pow10_u64[min_frac - keep];
+		keep = min_frac;
+	}
+	if (keep == 0)
+		return len;
+	out[len++] = '.';
+	put_digits(out + len + keep, frac, keep);
+	return len + keep;
+}
+
+#define NOT_FAST GB_NOT_FAST
+
+size_t gb_decimal_fast(char *out, const mpq_t v, unsigned min_frac,
+		       unsigned max_frac)
+{
+	uint64_t num, den, x, q, r, whole, frac;
+	unsigned j;
+	int negative;
 
 	if (max_frac < min_frac)
 		max_frac = min_frac;
@@ -407,31 +476,106 @@ static size_t decimal_fast(char *out, const mpq_t v, unsigned min_frac,
 	    !small_mpz(mpq_denref(v), &den) || den == 0 || den >> 59 ||
 	    (den > 1 && num >> 60))
 		return NOT_FAST;
-	return fraction_text(out, mpz_sgn(mpq_numref(v)) < 0, num, den,
-			     min_frac, max_frac);
+	negative = mpz_sgn(mpq_numref(v)) < 0;
+	if (den == 1) {
+		if (min_frac == 0 && !negative)   /* a count: GPU-seconds, tokens */
+			return gb_u64_text(out, num);
+		return fixed_text(out, negative, num, 0, max_frac, min_frac);
+	}
+	/*
+	 * num x 10^j fits in 64 bits for j up to 19 - digits(num).  When j
+	 * reaches max_frac, one division and its remainder round the value
+	 * at max_frac digits, half to even (as gb_round).  Otherwise the value
+	 * may still be exact at j digits (most prices are); if not, long
+	 * division digit by digit.
+	 */
+	j = 19 - u64_digits(num);
+	if (j > max_frac)
+		j = max_frac;
+	x = num * gb_pow10_u64[j];
+	q = x / den;
+	r = x % den;
+	if (j < max_frac && r)
+		return fraction_text(out, negative, num, den, min_frac, max_frac);
+	/* den < 2^59: 2r cannot wrap */
+	if (r && (2 * r > den || (2 * r == den && (q & 1))))
+		q++;
+	if (j == 6) {
+		/* the usual (quantities): a constant divisor */
+		whole = q / 1000000;
+		frac = q % 1000000;
+	} else {
+		whole = q / gb_pow10_u64[j];
+		frac = q % gb_pow10_u64[j];
+	}
+	return fixed_text(out, negative, whole, frac, j, min_frac);
 }
 
-/* The integer path of gb_money_text into out (64 bytes), or NOT_FAST. */
-static size_t money_fast(char *out, const mpz_t minor, unsigned minor_units)
+size_t gb_price_text(gb_invoice_writer *w, char *out, const mpq_t v,
+		     unsigned min_frac, unsigned max_frac)
 {
-	uint64_t mag, frac;
-	char digits[20];
-	unsigned j;
+	uint64_t num, den;
+	gb_price_memo *m;
+	size_t n;
+	int negative = mpz_sgn(mpq_numref(v)) < 0;
+
+	if (!gb_invoice_fast || max_frac > 255 || min_frac > 255 ||
+	    !small_mpz(mpq_numref(v), &num) ||
+	    !small_mpz(mpq_denref(v), &den))
+		return gb_decimal_fast(out, v, min_frac, max_frac);
+	m = &w->memo[(((num * 0x9e3779b97f4a7c15ull) ^ (den * 0xc2b2ae3d27d4eb4full)) >>
+		      40) % GB_PRICE_MEMO];
+	if (m->num == num && m->den == den && m->negative == negative &&
+	    m->min_frac == min_frac && m->max_frac == max_frac) {
+		gb_put_short(out, m->text, m->len);
+		return m->len;
+	}
+	n = gb_decimal_fast(out, v, min_frac, max_frac);
+	if (n != NOT_FAST && n <= GB_PRICE_TEXT && den) {
+		m->num = num;
+		m->den = den;
+		m->negative = (uint8_t)negative;
+		m->min_frac = (uint8_t)min_frac;
+		m->max_frac = (uint8_t)max_frac;
+		m->len = (uint8_t)n;
+		memcpy(m->text, out, n);
+	}
+	return n;
+}
+
+size_t gb_quantity_text(char *out, uint64_t base, int per)
+{
+	uint64_t q, r;
+
+	_Static_assert(GB_QUANTITY_DIGITS == 6, "the divisors below are 10^6");
+	if (per == GB_PER_MILLION)   /* exact */
+		return fixed_text(out, 0, base / 1000000, base % 1000000, 6, 0);
+	/* base / 3600 at 6 digits: base x 10^6 / 3600 = base x 2500 / 9,
+	 * rounded half to even (9 is odd: never exactly half) */
+	q = base * 2500 / 9;
+	r = base * 2500 - q * 9;
+	if (2 * r > 9)
+		q++;
+	return fixed_text(out, 0, q / 1000000, q % 1000000, 6, 0);
+}
+
+size_t gb_money_fast(char *out, const mpz_t minor, unsigned minor_units)
+{
+	uint64_t mag;
 
 	if (!gb_invoice_fast || minor_units > 19 || !small_mpz(minor, &mag))
 		return NOT_FAST;
-	frac = mag % gb_pow10_u64[minor_units];
-	for (j = minor_units; j-- > 0; frac /= 10)
-		digits[j] = (char)('0' + frac % 10);
-	return scaled_text(out, mpz_sgn(minor) < 0, mag / gb_pow10_u64[minor_units],
-			   digits, minor_units, minor_units, minor_units);
+	if (minor_units == 2)   /* the usual: divisions by a constant */
+		return fixed_text(out, mpz_sgn(minor) < 0, mag / 100, mag % 100, 2, 2);
+	return fixed_text(out, mpz_sgn(minor) < 0, mag / gb_pow10_u64[minor_units],
+			  mag % gb_pow10_u64[minor_units], minor_units, minor_units);
 }
 
 size_t gb_decimal_text(char *buf, size_t size, const mpq_t v,
 		       unsigned min_frac, unsigned max_frac)
 {
 	char text[64];
-	size_t n = decimal_fast(text, v, min_frac, max_frac);
+	size_t n = gb_decimal_fast(text, v, min_frac, max_frac);
 
 	if (n == NOT_FAST)
 		return gb_decimal_format(buf, size, v, min_frac,
@@ -444,7 +588,7 @@ size_t gb_money_text(char *buf, size_t size, const mpz_t minor,
 		     unsigned minor_units)
 {
 	char text[64];
-	size_t n = money_fast(text, minor, minor_units);
+	size_t n = gb_money_fast(text, minor, minor_units);
 
 	if (n == NOT_FAST)
 		return gb_money_format(buf, size, minor, minor_units);
@@ -497,6 +641,11 @@ void gb_buf_add_slow(gb_buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
+char *gb_buf_room_slow(gb_buf *b, size_t n)
+{
+	return reserve(b, n) != 0 ? NULL : b->data + b->len;
+}
+
 void gb_buf_puts(gb_buf *b, const char *s)
 {
 	gb_buf_add(b, s, strlen(s));
@@ -525,7 +674,7 @@ void gb_buf_money(gb_buf *b, const mpz_t minor, unsigned minor_units)
 	if (reserve(b, 64) != 0)
 		return;
 	/* straight into the buffer when the integer path takes it */
-	n = money_fast(b->data + b->len, minor, minor_units);
+	n = gb_money_fast(b->data + b->len, minor, minor_units);
 	if (n == NOT_FAST) {
 		n = gb_money_format(b->data + b->len, b->cap - b->len, minor,
 				    minor_units);
@@ -547,7 +696,7 @@ void gb_buf_decimal(gb_buf *b, const mpq_t v, unsigned min_frac,
 
 	if (reserve(b, 64) != 0)
 		return;
-	n = decimal_fast(b->data + b->len, v, min_frac, max_frac);
+	n = gb_decimal_fast(b->data + b->len, v, min_frac, max_frac);
 	if (n == NOT_FAST) {
 		n = gb_decimal_text(b->data + b->len, b->cap - b->len, v,
 				    min_frac, max_frac);
@@ -597,7 +746,7 @@ static const unsigned char json_plain[256] = {
  * (a byte below 0x20, '"', '\\' or DEL shows as a set high bit in the
  * usual "has a byte less than / equal to" word tricks), the tail alone.
  */
-static int json_needs_escape(const char *s, size_t n)
+int gb_json_needs_escape(const char *s, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = ones << 7;
 	size_t i = 0;
@@ -629,7 +778,7 @@ void gb_buf_json_string(gb_buf *b, const char *s)
 	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 	size_t n = strlen(s);
 
-	if (!json_needs_escape(s, n)) {
+	if (!gb_json_needs_escape(s, n)) {
 		/* the usual case: quotes around the bytes as they are */
 		gb_buf_add(b, "\"", 1);
 		gb_buf_add(b, s, n);
@@ -685,10 +834,27 @@ static int is_number(const char *s)
  */
 void gb_buf_csv_cell(gb_buf *b, const char *s, int last)
 {
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	int neutralise = strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s);
+	int quote, neutralise;
 	const char *p, *q;
+	size_t n;
 
+	/* the usual cell: no formula-like start, nothing to quote */
+	if (s[0] != '=' && s[0] != '+' && s[0] != '-' && s[0] != '@' &&
+	    s[0] != '\t' && s[0] != '\r') {
+		for (n = 0; s[n] && s[n] != ',' && s[n] != '"' && s[n] != '\r' &&
+			    s[n] != '\n'; n++)
+			;
+		if (!s[n]) {
+			gb_buf_add(b, s, n);
+			if (last)
+				gb_buf_add(b, "\r\n", 2);
+			else
+				gb_buf_add(b, ",", 1);
+			return;
+		}
+	}
+	quote = strpbrk(s, ",\"\r\n") != NULL;
+	neutralise = strchr("=+-@\t\r", s[0]) && s[0] && !is_number(s);
 	if (neutralise)
 		quote = 1;
 	if (quote)

@@ -25,7 +25,12 @@
  * Most lines have an integer base quantity and a flat price whose
  * numerator and denominator fit in 64 bits; their quantity and amount are
  * computed in 128-bit integers (exact, one rounding with the table's
- * mode), the rest with GMP.
+ * mode), the rest with GMP.  Tier slices are whole numbers too when the
+ * tier bounds are.  Proto-lines sort by an integer key (kind and the
+ * ranks of their names), and each invoice handed on carries notes for the
+ * writers (invoice_internal.h): its strings' lengths, whether they need
+ * escaping, each line's base as an integer.  With gb_invoice_fast off, all
+ * of it takes the GMP and string way, the reference the tests compare to.
  */
 #include "rater_internal.h"
 #include "explain_internal.h"
@@ -35,10 +40,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * z = v, written as one limb through GMP's documented low-level access
+ * (mpz_limbs_write, mpz_limbs_finish); a few of these make each line.
+ */
+static inline void mpz_set_u64(mpz_ptr z, uint64_t v)
+{
+	if (GB_LIKELY(GMP_NUMB_BITS == 64)) {
+		mpz_limbs_write(z, 1)[0] = (mp_limb_t)v;
+		mpz_limbs_finish(z, v != 0);
+		return;
+	}
+	mpz_set_ui(z, (unsigned long)v);
+}
+
+/* dst = src, limb by limb when both terms fit in one. */
+static inline void mpq_copy(mpq_ptr dst, mpq_srcptr src)
+{
+	mpz_srcptr n = mpq_numref(src), d = mpq_denref(src);
+
+	if (GB_LIKELY(GMP_NUMB_BITS == 64 && mpz_size(n) <= 1 && mpz_size(d) == 1)) {
+		/* one limb at most: the size is the sign */
+		mpz_limbs_write(mpq_numref(dst), 1)[0] = mpz_getlimbn(n, 0);
+		mpz_limbs_finish(mpq_numref(dst), mpz_sgn(n));
+		mpz_limbs_write(mpq_denref(dst), 1)[0] = mpz_getlimbn(d, 0);
+		mpz_limbs_finish(mpq_denref(dst), 1);
+		return;
+	}
+	mpq_set(dst, src);
+}
+
 static void mpz_set_u128(mpz_t out, gb_u128 v)
 {
 	if (v <= UINT64_MAX && sizeof(unsigned long) == 8) {
-		mpz_set_ui(out, (unsigned long)v);
+		mpz_set_u64(out, (uint64_t)v);
 		return;
 	}
 	mpz_set_ui(out, (unsigned long)(uint64_t)(v >> 64));
@@ -49,7 +84,23 @@ static void mpz_set_u128(mpz_t out, gb_u128 v)
 static void mpq_set_u128(mpq_t out, gb_u128 v)
 {
 	mpz_set_u128(mpq_numref(out), v);
-	mpz_set_ui(mpq_denref(out), 1);
+	mpz_set_u64(mpq_denref(out), 1);
+}
+
+static void mpz_set_i128(mpz_t out, gb_i128 v)
+{
+	mpz_set_u128(out, v < 0 ? -(gb_u128)v : (gb_u128)v);
+	if (v < 0)
+		mpz_neg(out, out);
+}
+
+/* out += v, with tmp as scratch. */
+static void add_i128(mpz_t out, gb_i128 v, mpz_t tmp)
+{
+	if (v == 0)
+		return;
+	mpz_set_i128(tmp, v);
+	mpz_add(out, out, tmp);
 }
 
 /* A non-negative mpz that fits in 128 bits, as a gb_u128. */
@@ -347,6 +398,17 @@ typedef struct res_lines {
 	size_t n, cap;
 } res_lines;
 
+/* Whether some contract reserves GPUs (phase 1 has work). */
+static int any_reservation(const gb_rater *r)
+{
+	size_t i;
+
+	for (i = 0; r->contracts && i < r->contracts->ncontracts; i++)
+		if (r->contracts->contracts[i].nreservations)
+			return 1;
+	return 0;
+}
+
 /* Phase 1 for every reserving customer, in customer-index order. */
 static int reservations(gb_rater *r, res_lines *out)
 {
@@ -405,10 +467,17 @@ static int reservations(gb_rater *r, res_lines *out)
 /* --- the finishing context ------------------------------------------------------- */
 
 typedef struct proto {
+	/* kind, then the ranks of name and region (when `ranked`): most
+	 * comparisons of the sort end at this one integer */
+	uint64_t key;
+	int ranked;
 	gb_line_kind kind;
 	const char *name;          /* sku or model */
 	const char *region;        /* GPU and reservation lines; "" for tokens */
 	const char *reference;     /* reservation id, else "" */
+	uint32_t name_len, region_len, ref_len;
+	int plain;                 /* its strings and description are plain
+				      (gb_line_note) */
 	const gb_reservation *res;
 	unsigned tier;
 	const gb_price *price;     /* tiered price object for labels, or NULL */
@@ -418,7 +487,9 @@ typedef struct proto {
 	mpq_srcptr unit;           /* unit price in the table or contract ... */
 	int own_unit;              /* ... or, when set, in own (scaled) */
 	mpq_t own;
-	mpq_t base;                /* GPU-seconds or tokens */
+	int int_base;              /* base is ibase, a whole number ... */
+	gb_u128 ibase;
+	mpq_t base;                /* ... or this: GPU-seconds or tokens */
 	gb_u128 covered;           /* reservation lines: covered GPU-seconds */
 	uint64_t records;
 } proto;
@@ -426,6 +497,15 @@ typedef struct proto {
 static mpq_srcptr unit_of(const proto *p)
 {
 	return p->own_unit ? p->own : p->unit;
+}
+
+/* Keep p's base as an mpq from now on. */
+static void base_to_mpq(proto *p)
+{
+	if (p->int_base) {
+		mpq_set_u128(p->base, p->ibase);
+		p->int_base = 0;
+	}
 }
 
 /*
@@ -447,6 +527,19 @@ typedef struct tier_ref {
 	size_t local;              /* its place in the customer's buckets */
 } tier_ref;
 
+/*
+ * A tiered price whose bounds are whole base units (tokens; GPU-seconds
+ * from GPU-hours x 3600): its slices are found in integers.
+ */
+typedef struct tier_int {
+	int state;                 /* 0 not looked at, 1 integer bounds, 2 not */
+	gb_u128 *bound;            /* [tier]: up_to in base units (0 unbounded) */
+	mpq_t *batch;              /* [tier * versions + version]: tier price x
+				      (1 - batch discount), made once ... */
+	unsigned char *have;       /* ... when this says so */
+	size_t nbatch;
+} tier_int;
+
 typedef struct fin {
 	gb_rater *r;
 	gb_invoice_set *set;
@@ -458,16 +551,20 @@ typedef struct fin {
 	res_lines res;             /* phase 1, all reserving customers */
 	uint32_t *first;           /* [invoice]: start in by_cust; [n] = end */
 	uint32_t *by_cust;         /* bucket indices grouped by invoice */
+	uint32_t *group;           /* the block holding both (gb_free_huge) */
 
 	/* one customer's scratch, reused; GMP members stay initialised */
 	proto *pool;
 	size_t npool, pool_cap;
 	proto **ord;               /* sorted, then merged, protos */
+	proto **ord2;              /* the merge sort's other half */
 	tier_ref *trefs;
 	tier_pos *tpos;
 	size_t tcap;
 	gb_invoice_line *lines;
 	size_t nlines, lines_cap;
+	gb_line_note *notes;       /* [line]: for the writers */
+	gb_invoice_note note;
 	size_t *desc;              /* [line]: its description's offset in text */
 	char *text;                /* descriptions and the customer id */
 	size_t text_len, text_cap;
@@ -478,6 +575,14 @@ typedef struct fin {
 	mpq_t *batch_unit;
 	unsigned char *batch_have;
 	size_t batch_n;
+	tier_int *tint;            /* [price id * 2 + gpu], made when needed */
+	size_t tint_n;
+	/* [entry]: ranks of name and region among all entries' (strcmp
+	 * order), and bit 0: name plain, bit 1: region plain */
+	uint32_t *name_rank, *region_rank;
+	unsigned char *entry_plain;
+	int ranked;                /* the ranks are there */
+	mpq_t zero, ib;            /* 0; an integer base as mpq */
 	mpq_t q, off, total, factor, slice, lo, hi, end, exact;
 	mpz_t base, amount, sum, credit;
 } fin;
@@ -488,7 +593,7 @@ static void fin_init(fin *f, gb_rater *r)
 	f->r = r;
 	mpz_init(f->inv.total);
 	mpq_inits(f->q, f->off, f->total, f->factor, f->slice, f->lo,
-		  f->hi, f->end, f->exact, NULL);
+		  f->hi, f->end, f->exact, f->zero, f->ib, NULL);
 	mpz_inits(f->base, f->amount, f->sum, f->credit, NULL);
 }
 
@@ -502,9 +607,11 @@ static void fin_free(fin *f)
 	}
 	gb_free(f->pool);
 	gb_free(f->ord);
+	gb_free(f->ord2);
 	for (i = 0; i < f->lines_cap; i++)
 		gb_invoice_line_clear(&f->lines[i]);
 	gb_free(f->lines);
+	gb_free(f->notes);
 	gb_free(f->desc);
 	gb_free(f->text);
 	for (i = 0; i < f->batch_n; i++)
@@ -512,15 +619,42 @@ static void fin_free(fin *f)
 			mpq_clear(f->batch_unit[i]);
 	gb_free(f->batch_unit);
 	gb_free(f->batch_have);
+	for (i = 0; i < f->tint_n; i++) {
+		tier_int *t = &f->tint[i];
+		size_t j, n;
+
+		if (!t->batch)
+			continue;
+		n = t->nbatch;
+		for (j = 0; j < n; j++)
+			if (t->have[j])
+				mpq_clear(t->batch[j]);
+		gb_free(t->batch);
+		gb_free(t->have);
+	}
+	for (i = 0; i < f->tint_n; i++)
+		gb_free(f->tint[i].bound);
+	gb_free(f->tint);
+	gb_free(f->name_rank);
+	gb_free(f->region_rank);
+	gb_free(f->entry_plain);
 	gb_free(f->trefs);
 	gb_free(f->tpos);
 	gb_free(f->res.v);
-	gb_free(f->first);
-	gb_free(f->by_cust);
+	gb_free_huge(f->group);
 	mpz_clear(f->inv.total);
 	mpq_clears(f->q, f->off, f->total, f->factor, f->slice, f->lo,
-		   f->hi, f->end, f->exact, NULL);
+		   f->hi, f->end, f->exact, f->zero, f->ib, NULL);
 	mpz_clears(f->base, f->amount, f->sum, f->credit, NULL);
+}
+
+/* p's base as an mpq (an integer one in f->ib, until the next call). */
+static mpq_srcptr base_of(fin *f, const proto *p)
+{
+	if (!p->int_base)
+		return p->base;
+	mpq_set_u128(f->ib, p->ibase);
+	return f->ib;
 }
 
 /* A fresh proto of the current customer (its GMP values are stale). */
@@ -541,6 +675,10 @@ static proto *proto_new(fin *f, gb_line_kind kind)
 		if (!o)
 			return NULL;
 		f->ord = o;
+		o = gb_realloc(f->ord2, cap * sizeof *o);
+		if (!o)
+			return NULL;
+		f->ord2 = o;
 		for (i = f->pool_cap; i < cap; i++) {
 			mpq_init(v[i].own);
 			mpq_init(v[i].base);
@@ -549,7 +687,12 @@ static proto *proto_new(fin *f, gb_line_kind kind)
 	}
 	p = &f->pool[f->npool++];
 	p->kind = kind;
+	p->key = (uint64_t)kind << 58;
+	p->ranked = 0;
 	p->name = p->region = p->reference = "";
+	p->name_len = p->region_len = p->ref_len = 0;
+	p->plain = 0;
+	p->int_base = 0;
 	p->res = NULL;
 	p->tier = 0;
 	p->price = NULL;
@@ -561,6 +704,116 @@ static proto *proto_new(fin *f, gb_line_kind kind)
 	p->covered = 0;
 	p->records = 0;
 	return p;
+}
+
+/*
+ * Whether the writers may copy s (n bytes) as it is: printable ASCII but
+ * '"' and '\\', not starting like a spreadsheet formula (gb_line_note).
+ */
+static int plain_text(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+typedef struct rank_ref {
+	const char *s;
+	uint32_t entry;
+} rank_ref;
+
+static int rank_ref_cmp(const void *pa, const void *pb)
+{
+	const rank_ref *a = pa, *b = pb;
+
+	return strcmp(a->s, b->s);
+}
+
+/* rank[entry] = the place of its string among the distinct ones in v. */
+static void set_ranks(rank_ref *v, size_t n, uint32_t *rank)
+{
+	uint32_t k = 0;
+	size_t i;
+
+	qsort(v, n, sizeof *v, rank_ref_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i - 1].s, v[i].s) != 0)
+			k++;
+		rank[v[i].entry] = k;
+	}
+}
+
+/*
+ * Once per run: whether each entry's name and region are plain, and their
+ * ranks, so that sorting proto-lines compares integers, not strings.
+ */
+static int entry_ranks(fin *f)
+{
+	const gb_rater *r = f->r;
+	size_t n = r->nentries, i;
+	rank_ref *v;
+
+	f->name_rank = gb_malloc((n ? n : 1) * sizeof *f->name_rank);
+	f->region_rank = gb_malloc((n ? n : 1) * sizeof *f->region_rank);
+	f->entry_plain = gb_malloc(n ? n : 1);
+	v = gb_malloc((n ? n : 1) * sizeof *v);
+	if (!f->name_rank || !f->region_rank || !f->entry_plain || !v) {
+		gb_free(v);
+		return GB_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const entry *e = &r->entries[i];
+
+		f->entry_plain[i] = (unsigned char)(plain_text(e->name, e->name_len) |
+						    plain_text(e->region, e->region_len) << 1);
+	}
+	/* three fields of 29 bits and the kind make the key */
+	f->ranked = n < (1u << 29);
+	if (f->ranked) {
+		for (i = 0; i < n; i++) {
+			v[i].s = r->entries[i].name;
+			v[i].entry = (uint32_t)i;
+		}
+		set_ranks(v, n, f->name_rank);
+		for (i = 0; i < n; i++) {
+			v[i].s = r->entries[i].region;
+			v[i].entry = (uint32_t)i;
+		}
+		set_ranks(v, n, f->region_rank);
+	}
+	gb_free(v);
+	return 0;
+}
+
+/* Name, region and sort key of a proto of entry e (an index). */
+static void proto_entry(const fin *f, proto *p, uint32_t ei)
+{
+	const entry *e = &f->r->entries[ei];
+	int gpu = e->type == ENTRY_GPU;
+	unsigned ok = f->entry_plain[ei];
+
+	p->name = e->name;
+	p->name_len = (uint32_t)e->name_len;
+	if (gpu) {
+		p->region = e->region;
+		p->region_len = (uint32_t)e->region_len;
+	}
+	/* token lines are per model, across regions: no region */
+	p->plain = (ok & 1) && (!gpu || (ok & 2)) &&
+		   e->name_len <= UINT32_MAX && e->region_len <= UINT32_MAX;
+	if (f->ranked) {
+		p->ranked = 1;
+		p->key |= (uint64_t)f->name_rank[ei] << 29 |
+			  (gpu ? f->region_rank[ei] : 0);
+	}
 }
 
 /* --- 2. the customer's buckets to proto-lines ------------------------------------ */
@@ -666,6 +919,23 @@ static int tier_positions(fin *f, const uint32_t *idx, size_t n)
 	return 0;
 }
 
+/* A tier slice of tmpl's bucket: everything but the slice and its price
+ * (no GMP member is copied: each proto owns its own). */
+static void proto_like(proto *p, const proto *tmpl)
+{
+	p->key = tmpl->key;
+	p->ranked = tmpl->ranked;
+	p->name = tmpl->name;
+	p->region = tmpl->region;
+	p->name_len = tmpl->name_len;
+	p->region_len = tmpl->region_len;
+	p->plain = tmpl->plain;
+	p->batch = tmpl->batch;
+	p->records = tmpl->records;
+	p->order = tmpl->order;
+	p->bucket = tmpl->bucket;
+}
+
 /*
  * A tiered bucket: quantity q at price, from position off in its group
  * whose period total is total (all in tier units: GPU-hours or tokens).
@@ -708,12 +978,7 @@ static int price_protos(fin *f, const proto *tmpl, const gb_price *price)
 		p = proto_new(f, tmpl->kind);
 		if (!p)
 			return GB_ENOMEM;
-		p->name = tmpl->name;
-		p->region = tmpl->region;
-		p->batch = tmpl->batch;
-		p->records = tmpl->records;
-		p->order = tmpl->order;
-		p->bucket = tmpl->bucket;
+		proto_like(p, tmpl);
 		p->tier = (unsigned)t + 1;
 		p->price = price;
 		p->own_unit = 1;
@@ -767,30 +1032,168 @@ static mpq_srcptr batch_unit(fin *f, const bucket *b, const gb_price *price)
 	return f->batch_unit[i];
 }
 
+/*
+ * The integer bounds of tiered price id (gpu: GPU-hours, else tokens), as
+ * base units; NULL when out of memory.  state 2: some bound is not a whole
+ * number of base units (or too large), so the mpq way prices it.
+ */
+static tier_int *tier_int_of(fin *f, int32_t id, int gpu, const gb_price *price)
+{
+	const gb_rater *r = f->r;
+	uint64_t mult = gpu ? 3600 : 1, num, den;
+	tier_int *ti;
+	size_t t;
+
+	if (!f->tint) {
+		f->tint = gb_calloc(r->nprice_ids * 2, sizeof *f->tint);
+		if (!f->tint)
+			return NULL;
+		f->tint_n = r->nprice_ids * 2;
+	}
+	ti = &f->tint[(size_t)id * 2 + (gpu ? 1 : 0)];
+	if (ti->state)
+		return ti;
+	ti->bound = gb_calloc(price->ntiers, sizeof *ti->bound);
+	if (!ti->bound)
+		return NULL;
+	ti->state = 1;
+	for (t = 0; t < price->ntiers; t++) {
+		mpq_srcptr up = price->tiers[t].up_to;
+		gb_u128 x;
+
+		/* up_to x mult must be a whole number (up_to is in lowest terms) */
+		if (!get_u64(mpq_numref(up), &num) || !get_u64(mpq_denref(up), &den) ||
+		    den == 0 || (num * (gb_u128)mult) % den != 0) {
+			ti->state = 2;
+			break;
+		}
+		x = num * (gb_u128)mult / den;
+		ti->bound[t] = x;
+	}
+	return ti;
+}
+
+/* Tier t's unit price for batch bucket b (version b->key.aux - 1). */
+static mpq_srcptr tier_batch_unit(fin *f, tier_int *ti, const gb_price *price,
+				  size_t t, const bucket *b)
+{
+	size_t nv = f->r->prices->nversions, i;
+
+	if (!ti->batch) {
+		ti->batch = gb_calloc(price->ntiers * nv, sizeof *ti->batch);
+		ti->have = gb_calloc(price->ntiers * nv, 1);
+		if (!ti->batch || !ti->have) {
+			gb_free(ti->batch);
+			gb_free(ti->have);
+			ti->batch = NULL;
+			ti->have = NULL;
+			return NULL;
+		}
+		ti->nbatch = price->ntiers * nv;
+	}
+	i = t * nv + (b->key.aux - 1u);
+	if (!ti->have[i]) {
+		batch_factor(f, b);
+		mpq_init(ti->batch[i]);
+		mpq_mul(ti->batch[i], price->tiers[t].price, f->factor);
+		ti->have[i] = 1;
+	}
+	return ti->batch[i];
+}
+
+/*
+ * price_protos in integers, when the tier bounds are whole base units:
+ * the slices of [off, off + q) and the volume tier of the total are then
+ * whole too, and each tier's unit price is the table's (or, for batch
+ * usage, made once).  1 when done, 0 when the mpq way must do it, or
+ * GB_ENOMEM.
+ */
+static int int_tier_protos(fin *f, const proto *tmpl, const bucket *b,
+			   const tier_pos *pos, const gb_price *price, int gpu)
+{
+	tier_int *ti;
+	gb_u128 q = b->quantity, off = pos->offset, end, lo, hi, slice;
+	gb_u128 total = pos->total ? pos->total : q;
+	size_t t, n = price->ntiers;
+
+	if (!gb_invoice_fast)
+		return 0;
+	ti = tier_int_of(f, b->key.price, gpu, price);
+	if (!ti)
+		return GB_ENOMEM;
+	if (ti->state != 1 || __builtin_add_overflow(off, q, &end))
+		return 0;
+	for (t = 0; t < n; t++) {
+		proto *p;
+
+		if (price->mode == GB_PRICE_VOLUME) {
+			if (price->tiers[t].bounded && total > ti->bound[t])
+				continue;
+			slice = q;
+			n = t + 1;  /* this tier prices all of it */
+		} else {
+			/* the tier spans (lower bound, up_to] */
+			lo = t == 0 ? 0 : ti->bound[t - 1];
+			if (lo < off)
+				lo = off;
+			hi = price->tiers[t].bounded && ti->bound[t] < end ?
+			     ti->bound[t] : end;
+			if (hi <= lo)
+				continue;
+			slice = hi - lo;
+		}
+		p = proto_new(f, tmpl->kind);
+		if (!p)
+			return GB_ENOMEM;
+		proto_like(p, tmpl);
+		p->tier = (unsigned)t + 1;
+		p->price = price;
+		p->own_unit = 0;
+		p->unit = b->key.aux ? tier_batch_unit(f, ti, price, t, b) :
+				       price->tiers[t].price;
+		if (!p->unit)
+			return GB_ENOMEM;
+		p->int_base = 1;
+		p->ibase = slice;
+	}
+	return 1;
+}
+
 /* Bucket index, the customer's local-th: its proto-lines. */
 static int bucket_protos(fin *f, const bucket *b, size_t local, long index)
 {
 	gb_rater *r = f->r;
 	const entry *e = &r->entries[b->key.entry];
 	const gb_price *price = NULL;
-	proto tmpl, *p;
+	proto *p;
+	int rc;
 
 	if (b->quantity == 0)
 		return 0;
+	p = proto_new(f, (gb_line_kind)b->key.kind);
+	if (!p)
+		return GB_ENOMEM;
+	proto_entry(f, p, b->key.entry);
+	p->records = b->records;
+	p->bucket = index;
 	if (b->key.price >= 0) {
 		price = r->prices_by_id[b->key.price];
+		p->batch = b->key.aux != 0;
+		p->order = (uint32_t)b->key.price;
 		if (price->mode != GB_PRICE_FLAT) {
 			const tier_pos *pos = &f->tpos[local];
+			proto tmpl;
 
+			/* the tier slices take the place of this one (only
+			 * its plain fields are used: its GMP members stay
+			 * with the pool) */
+			tmpl = *p;
+			f->npool--;
+			rc = int_tier_protos(f, &tmpl, b, pos, price,
+					     e->type == ENTRY_GPU);
+			if (rc)
+				return rc < 0 ? rc : 0;
 			/* tiers count GPU-hours or tokens */
-			memset(&tmpl, 0, sizeof tmpl);
-			tmpl.kind = (gb_line_kind)b->key.kind;
-			tmpl.name = e->name;
-			tmpl.region = e->type == ENTRY_GPU ? e->region : "";
-			tmpl.records = b->records;
-			tmpl.batch = b->key.aux != 0;
-			tmpl.order = (uint32_t)b->key.price;
-			tmpl.bucket = index;
 			mpq_set_u128(f->q, b->quantity);
 			mpq_set_u128(f->off, pos->offset);
 			mpq_set_u128(f->total, pos->total ? pos->total : b->quantity);
@@ -807,21 +1210,16 @@ static int bucket_protos(fin *f, const bucket *b, size_t local, long index)
 		}
 	}
 	/* a flat price, or interrupted spot (a zero line showing GPU-hours) */
-	p = proto_new(f, (gb_line_kind)b->key.kind);
-	if (!p)
-		return GB_ENOMEM;
-	p->name = e->name;
-	p->region = e->type == ENTRY_GPU ? e->region : "";
-	p->records = b->records;
-	p->bucket = index;
-	mpq_set_u128(p->base, b->quantity);
+	if (gb_invoice_fast) {
+		p->int_base = 1;
+		p->ibase = b->quantity;
+	} else {
+		mpq_set_u128(p->base, b->quantity);
+	}
 	if (b->key.price < 0) {
-		p->own_unit = 1;
-		mpq_set_ui(p->own, 0, 1);
+		p->unit = f->zero;
 		return 0;
 	}
-	p->batch = b->key.aux != 0;
-	p->order = (uint32_t)b->key.price;
 	if (b->key.aux) {
 		p->unit = batch_unit(f, b, price);
 		if (!p->unit)
@@ -858,34 +1256,68 @@ static void reservation_protos(fin *f, size_t ci, int *rc)
 		p->name = x->res->sku;
 		p->region = x->res->region;
 		p->reference = x->res->id;
+		p->name_len = (uint32_t)strlen(p->name);
+		p->region_len = (uint32_t)strlen(p->region);
+		p->ref_len = (uint32_t)strlen(p->reference);
+		/* the description shows the term too */
+		p->plain = plain_text(p->name, strlen(p->name)) &&
+			   plain_text(p->region, strlen(p->region)) &&
+			   plain_text(p->reference, strlen(p->reference)) &&
+			   plain_text(x->res->term, strlen(x->res->term));
 		p->unit = *x->rate;
 		p->covered = x->covered;
 		/* hours x gpus x 3600 GPU-seconds */
-		mpq_set_u128(p->base, (gb_u128)x->hours * x->res->gpus * 3600u);
+		if (gb_invoice_fast) {
+			p->int_base = 1;
+			p->ibase = (gb_u128)x->hours * x->res->gpus * 3600u;
+		} else {
+			mpq_set_u128(p->base, (gb_u128)x->hours * x->res->gpus * 3600u);
+		}
 	}
 }
 
 /* --- 3. sort and merge ------------------------------------------------------------ */
 
-/* Order within the line key, so equal keys are adjacent. */
-static int proto_key_cmp(const proto *a, const proto *b)
+/* Unit prices compared: as integers when their terms fit in 64 bits. */
+static int unit_cmp(mpq_srcptr a, mpq_srcptr b)
 {
-	mpq_srcptr ua, ub;
+	uint64_t an, ad, bn, bd;
 	int c;
 
-	if (a->kind != b->kind)
-		return a->kind < b->kind ? -1 : 1;
-	c = a->name == b->name ? 0 : strcmp(a->name, b->name);
+	if (a == b)
+		return 0;
+	if (get_u64(mpq_numref(a), &an) && get_u64(mpq_denref(a), &ad) &&
+	    get_u64(mpq_numref(b), &bn) && get_u64(mpq_denref(b), &bd)) {
+		gb_u128 x = (gb_u128)an * bd, y = (gb_u128)bn * ad;
+
+		return x < y ? -1 : x > y;
+	}
+	c = mpq_cmp(a, b);
+	return c < 0 ? -1 : c > 0;
+}
+
+/*
+ * Order within the line key, so equal keys are adjacent: kind, name,
+ * region (the key, when ranked, holds all three), unit price, tier,
+ * reference.
+ */
+static int proto_key_cmp(const proto *a, const proto *b)
+{
+	int c;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (!a->ranked || !b->ranked) {
+		c = a->name == b->name ? 0 : strcmp(a->name, b->name);
+		if (c)
+			return c;
+		c = a->region == b->region ? 0 : strcmp(a->region, b->region);
+		if (c)
+			return c;
+	}
+	c = unit_cmp(unit_of(a), unit_of(b));
 	if (c)
 		return c;
-	c = a->region == b->region ? 0 : strcmp(a->region, b->region);
-	if (c)
-		return c;
-	ua = unit_of(a);
-	ub = unit_of(b);
-	c = ua == ub ? 0 : mpq_cmp(ua, ub);
-	if (c)
-		return c < 0 ? -1 : 1;
 	if (a->tier != b->tier)
 		return a->tier < b->tier ? -1 : 1;
 	return a->reference == b->reference ? 0 : strcmp(a->reference, b->reference);
@@ -906,6 +1338,53 @@ static int proto_qsort_cmp(const void *pa, const void *pb)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
+/* Insertion sort of v[0..n), stable. */
+static void insertion_sort(proto **v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		proto *p = v[i];
+
+		for (j = i; j > 0 && proto_qsort_cmp(&v[j - 1], &p) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = p;
+	}
+}
+
+/*
+ * f->ord sorted, stably (as the merge sort of qsort did): runs of 16 by
+ * insertion, then merged bottom-up through f->ord2, the comparisons
+ * inlined.  Protos equal in key and order merge into one line whatever
+ * their order, but a stable sort keeps even explain's slices as they were.
+ */
+static void sort_protos(fin *f)
+{
+	proto **a = f->ord, **b = f->ord2, **t;
+	size_t n = f->npool, w, i;
+
+	for (i = 0; i < n; i += 16)
+		insertion_sort(a + i, n - i < 16 ? n - i : 16);
+	for (w = 16; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w) {
+			size_t l = i, le = i + w < n ? i + w : n;
+			size_t r = le, re = i + 2 * w < n ? i + 2 * w : n, k = i;
+
+			while (l < le && r < re)
+				b[k++] = proto_qsort_cmp(&a[r], &a[l]) < 0 ? a[r++] : a[l++];
+			while (l < le)
+				b[k++] = a[l++];
+			while (r < re)
+				b[k++] = a[r++];
+		}
+		t = a;
+		a = b;
+		b = t;
+	}
+	if (a != f->ord)
+		memcpy(f->ord, a, n * sizeof *a);
+}
+
 /*
  * Merge adjacent protos with equal keys into the first of each run;
  * f->ord[0..returned) are the merged lines.  A traced record's bucket:
@@ -921,12 +1400,19 @@ static size_t merge_protos(fin *f, int *rc)
 		int merge = out > 0 && proto_key_cmp(f->ord[out - 1], p) == 0;
 
 		if (ex && *rc == 0 && gb_explain_is_marked(ex, p->bucket))
-			*rc = gb_explain_slice(ex, p->bucket, p->base,
+			*rc = gb_explain_slice(ex, p->bucket, base_of(f, p),
 					       merge ? out - 1 : out);
 		if (merge) {
 			proto *m = f->ord[out - 1];
+			gb_u128 sum;
 
-			mpq_add(m->base, m->base, p->base);
+			if (m->int_base && p->int_base &&
+			    !__builtin_add_overflow(m->ibase, p->ibase, &sum)) {
+				m->ibase = sum;
+			} else {
+				base_to_mpq(m);
+				mpq_add(m->base, m->base, base_of(f, p));
+			}
 			m->covered += p->covered;
 			m->records += p->records;
 			if (m->batch != p->batch)
@@ -941,7 +1427,8 @@ static size_t merge_protos(fin *f, int *rc)
 /* --- 4. lines, contract adjustments, invoices ------------------------------------- */
 
 /* Descriptions are built in f->text; lines keep offsets until the end. */
-static void text_add(fin *f, const char *s, size_t n)
+/* Room for n more bytes (and a NUL) in f->text; NULL when out of memory. */
+static char *text_room(fin *f, size_t n)
 {
 	if (f->text_len + n + 1 > f->text_cap) {
 		size_t cap = f->text_cap ? f->text_cap : 4096;
@@ -952,12 +1439,21 @@ static void text_add(fin *f, const char *s, size_t n)
 		t = f->text_failed ? NULL : gb_realloc(f->text, cap);
 		if (!t) {
 			f->text_failed = 1;
-			return;
+			return NULL;
 		}
 		f->text = t;
 		f->text_cap = cap;
 	}
-	memcpy(f->text + f->text_len, s, n);
+	return f->text + f->text_len;
+}
+
+static void text_add(fin *f, const char *s, size_t n)
+{
+	char *t = text_room(f, n);
+
+	if (!t)
+		return;
+	memcpy(t, s, n);
 	f->text_len += n;
 }
 
@@ -967,6 +1463,16 @@ static void text_puts(fin *f, const char *s)
 }
 
 #define TEXT_LIT(f, lit) text_add((f), (lit), sizeof(lit) - 1)
+
+/* A name or region: its known length when plain (so NUL-free), else up
+ * to its first NUL, as it always was. */
+static void text_name(fin *f, const char *s, size_t n, int plain)
+{
+	if (plain)
+		text_add(f, s, n);
+	else
+		text_puts(f, s);
+}
 
 /* End the current string; returns the offset where it started. */
 static size_t text_end(fin *f, size_t start)
@@ -1029,7 +1535,39 @@ static size_t describe(fin *f, const proto *p)
 	static const char *const token_what[] = {
 		" input tokens", " cached input tokens", " output tokens"
 	};
+	static const size_t token_what_len[] = { 13, 20, 14 };
 	size_t start = f->text_len;
+	char *t;
+
+	/* the usual line: plain names, no tier: in one piece */
+	if (p->plain && !p->tier && p->kind != GB_LINE_GPU_RESERVED &&
+	    (t = text_room(f, (size_t)p->name_len + p->region_len + 64)) != NULL) {
+		t = gb_put_short(t, p->name, p->name_len);
+		switch (p->kind) {
+		case GB_LINE_GPU_ON_DEMAND:
+			t = GB_PUT_LIT(t, " on-demand, ");
+			t = gb_put_short(t, p->region, p->region_len);
+			break;
+		case GB_LINE_GPU_SPOT:
+			t = GB_PUT_LIT(t, " spot, ");
+			t = gb_put_short(t, p->region, p->region_len);
+			break;
+		case GB_LINE_GPU_SPOT_INTERRUPTED:
+			t = GB_PUT_LIT(t, " spot, ");
+			t = gb_put_short(t, p->region, p->region_len);
+			t = GB_PUT_LIT(t, ", interrupted by the provider: no charge");
+			break;
+		default:
+			t = gb_put(t, token_what[p->kind - GB_LINE_TOKENS_INPUT],
+				   token_what_len[p->kind - GB_LINE_TOKENS_INPUT]);
+			if (p->batch == 1)
+				t = GB_PUT_LIT(t, ", batch");
+			break;
+		}
+		*t++ = '\0';
+		f->text_len = (size_t)(t - f->text);
+		return start;
+	}
 
 	switch (p->kind) {
 	case GB_LINE_GPU_RESERVED:
@@ -1046,26 +1584,27 @@ static size_t describe(fin *f, const proto *p)
 		break;
 	case GB_LINE_GPU_ON_DEMAND:
 	case GB_LINE_GPU_SPOT:
-		text_puts(f, p->name);
+		text_name(f, p->name, p->name_len, p->plain);
 		if (p->kind == GB_LINE_GPU_SPOT)
 			TEXT_LIT(f, " spot, ");
 		else
 			TEXT_LIT(f, " on-demand, ");
-		text_puts(f, p->region);
+		text_name(f, p->region, p->region_len, p->plain);
 		if (p->tier)
 			tier_text(f, p, "GPU-hours");
 		break;
 	case GB_LINE_GPU_SPOT_INTERRUPTED:
-		text_puts(f, p->name);
+		text_name(f, p->name, p->name_len, p->plain);
 		TEXT_LIT(f, " spot, ");
-		text_puts(f, p->region);
+		text_name(f, p->region, p->region_len, p->plain);
 		TEXT_LIT(f, ", interrupted by the provider: no charge");
 		break;
 	case GB_LINE_TOKENS_INPUT:
 	case GB_LINE_TOKENS_CACHED_INPUT:
 	case GB_LINE_TOKENS_OUTPUT:
-		text_puts(f, p->name);
-		text_puts(f, token_what[p->kind - GB_LINE_TOKENS_INPUT]);
+		text_name(f, p->name, p->name_len, p->plain);
+		text_add(f, token_what[p->kind - GB_LINE_TOKENS_INPUT],
+			 token_what_len[p->kind - GB_LINE_TOKENS_INPUT]);
 		if (p->batch == 1)
 			TEXT_LIT(f, ", batch");
 		if (p->tier)
@@ -1087,6 +1626,7 @@ static gb_invoice_line *line_new(fin *f)
 		gb_invoice_line *v = cap > (size_t)-1 / sizeof *v ? NULL :
 				     gb_realloc(f->lines, cap * sizeof *v);
 		size_t *d;
+		gb_line_note *nt;
 
 		if (!v)
 			return NULL;
@@ -1095,6 +1635,10 @@ static gb_invoice_line *line_new(fin *f)
 		if (!d)
 			return NULL;
 		f->desc = d;
+		nt = gb_realloc(f->notes, cap * sizeof *nt);
+		if (!nt)
+			return NULL;
+		f->notes = nt;
 		for (i = f->lines_cap; i < cap; i++)
 			gb_invoice_line_init(&v[i]);
 		f->lines_cap = cap;
@@ -1109,6 +1653,8 @@ static gb_invoice_line *line_new(fin *f)
 	l->batch = 0;
 	l->records = 0;
 	l->description = l->sku = l->model = l->region = l->reference = "";
+	f->notes[f->nlines - 1].plain = 0;
+	f->notes[f->nlines - 1].per = 0;
 	return l;
 }
 
@@ -1153,6 +1699,62 @@ static uint64_t gcd_per(gb_u128 a, uint64_t per)
 	if (x % 3125)
 		return g * 625;
 	return x % 15625 ? g * 3125 : g * 15625;
+}
+
+/*
+ * b / per in lowest terms for per = 3600 (2^4 3^2 5^2) or 10^6 (2^6 5^6):
+ * the common factors show in b mod per, and each comes out of both terms
+ * by a constant divisor (multiplications, no division instruction).
+ */
+static void per_lowest(uint64_t b, uint64_t per, uint64_t *num, uint64_t *den)
+{
+	uint64_t x, d;
+	int k;
+
+	if (per == 3600) {
+		x = b % 3600;
+		if (x == 0) {
+			*num = b / 3600;
+			*den = 1;
+			return;
+		}
+		k = __builtin_ctzll(x);
+		k = k < 4 ? k : 4;
+		b >>= k;
+		d = 3600u >> k;
+		if (x % 9 == 0) {
+			b /= 9;
+			d /= 9;
+		} else if (x % 3 == 0) {
+			b /= 3;
+			d /= 3;
+		}
+		if (x % 25 == 0) {
+			b /= 25;
+			d /= 25;
+		} else if (x % 5 == 0) {
+			b /= 5;
+			d /= 5;
+		}
+	} else {
+		x = b % 1000000;
+		if (x == 0) {
+			*num = b / 1000000;
+			*den = 1;
+			return;
+		}
+		k = __builtin_ctzll(x);
+		k = k < 6 ? k : 6;
+		b >>= k;
+		d = 1000000u >> k;
+		for (k = 0; k < 6 && x % 5 == 0; k++) {
+			x /= 5;
+			b /= 5;
+			d /= 5;
+		}
+	}
+	*num = b;
+	*den = d;
 }
 
 /* num / den (a magnitude) rounded to an integer with mode. */
@@ -1228,19 +1830,18 @@ static void round_q(mpz_t out, mpq_srcptr v, mpq_srcptr factor,
 }
 
 /*
- * quantity = base / per (per = 3600 or 10^6) and
- * amount = round(base x price / per) to minor units, in 128-bit integers
- * when base is an integer and the price's terms fit in 64 bits.  Returns
- * 0 when they do not (nothing set).
+ * quantity = b / per (per = 3600 or 10^6) and
+ * amount = round(b x price / per) to minor units, in 128-bit integers
+ * when the price's terms fit in 64 bits.  Returns 0 when they do not
+ * (nothing set).
  */
-static int fast_line(gb_invoice_line *l, mpq_srcptr base, mpq_srcptr price,
+static int fast_line(gb_invoice_line *l, gb_u128 b, mpq_srcptr price,
 		     uint64_t per, unsigned minor, gb_rounding mode)
 {
-	gb_u128 b, num;
+	gb_u128 num;
 	uint64_t pn, pd, g;
 
-	if (!gb_invoice_fast || minor > 19 || mpz_cmp_ui(mpq_denref(base), 1) != 0 ||
-	    !get_u128(mpq_numref(base), &b) || !get_u64(mpq_numref(price), &pn) ||
+	if (!gb_invoice_fast || minor > 19 || !get_u64(mpq_numref(price), &pn) ||
 	    !get_u64(mpq_denref(price), &pd))
 		return 0;
 	/* exact = b x pn / (per x pd); scaled by 10^minor */
@@ -1248,10 +1849,17 @@ static int fast_line(gb_invoice_line *l, mpq_srcptr base, mpq_srcptr price,
 	    __builtin_mul_overflow(num, (gb_u128)gb_pow10_u64[minor], &num))
 		return 0;
 	mpz_set_u128(l->amount, round_ratio(num, (gb_u128)per * pd, mode));
+	if (b <= UINT64_MAX && (per == 3600 || per == 1000000)) {
+		uint64_t qn, qd;
+
+		per_lowest((uint64_t)b, per, &qn, &qd);
+		mpz_set_u64(mpq_numref(l->quantity), qn);
+		mpz_set_u64(mpq_denref(l->quantity), qd);
+		return 1;
+	}
 	g = gcd_per(b, per);
-	mpz_set_u128(mpq_numref(l->quantity),
-		     b <= UINT64_MAX ? (uint64_t)b / g : b / g);
-	mpz_set_ui(mpq_denref(l->quantity), (unsigned long)(per / g));
+	mpz_set_u128(mpq_numref(l->quantity), b / g);
+	mpz_set_u64(mpq_denref(l->quantity), per / g);
 	return 1;
 }
 
@@ -1262,6 +1870,10 @@ static int usage_line(fin *f, const proto *p)
 	int gpu = p->kind <= GB_LINE_GPU_SPOT_INTERRUPTED;
 	uint64_t per = gpu ? 3600 : 1000000;
 	mpq_srcptr unit = unit_of(p);
+	gb_line_note *nt;
+	size_t start;
+	gb_u128 b = 0;
+	int fast, whole = p->int_base;
 
 	if (!l)
 		return GB_ENOMEM;
@@ -1270,20 +1882,29 @@ static int usage_line(fin *f, const proto *p)
 	l->batch = p->batch == 1;
 	l->records = p->records;
 	l->unit = gpu ? "GPU-hour" : "1M tokens";
-	mpq_set(l->base_quantity, p->base);
-	mpq_set(l->unit_price, unit);
-	if (!fast_line(l, p->base, unit, per, prices->minor_units,
-		       prices->rounding)) {
-		mpq_set(l->quantity, p->base);
+	mpq_copy(l->unit_price, unit);
+	if (p->int_base) {
+		mpq_set_u128(l->base_quantity, p->ibase);
+		fast = fast_line(l, p->ibase, unit, per, prices->minor_units,
+				 prices->rounding);
+	} else {
+		mpq_set(l->base_quantity, p->base);
+		whole = mpz_cmp_ui(mpq_denref(p->base), 1) == 0 &&
+			get_u128(mpq_numref(p->base), &b);
+		fast = whole && fast_line(l, b, unit, per, prices->minor_units,
+					  prices->rounding);
+	}
+	if (!fast) {
+		mpq_set(l->quantity, l->base_quantity);
 		mpz_mul_ui(mpq_denref(l->quantity), mpq_denref(l->quantity), per);
 		mpq_canonicalize(l->quantity);
 		mpq_mul(f->exact, l->quantity, unit);
 		gb_round(l->amount, f->exact, prices->minor_units, prices->rounding);
 	}
-	if (p->kind == GB_LINE_GPU_RESERVED && mpq_sgn(p->base) > 0) {
+	if (p->kind == GB_LINE_GPU_RESERVED && mpq_sgn(l->base_quantity) > 0) {
 		l->has_utilisation = 1;
 		mpq_set_u128(l->utilisation, p->covered);
-		mpq_div(l->utilisation, l->utilisation, p->base);
+		mpq_div(l->utilisation, l->utilisation, l->base_quantity);
 	}
 	/* borrowed: the rater's entry names, the contract's reservation */
 	if (gpu)
@@ -1292,7 +1913,29 @@ static int usage_line(fin *f, const proto *p)
 		l->model = p->name;
 	l->region = p->region;
 	l->reference = p->reference;
+	start = f->text_len;
 	f->desc[f->nlines - 1] = describe(f, p);
+	/* the writers' notes: the base as an integer, a plain line's lengths */
+	nt = &f->notes[f->nlines - 1];
+	nt->per = 0;
+	if (p->int_base)
+		b = p->ibase;
+	if (whole && b <= GB_BASE_MAX) {
+		nt->per = gpu ? GB_PER_HOUR : GB_PER_MILLION;
+		nt->base = (uint64_t)b;
+	}
+	nt->plain = p->plain;
+	if (p->plain) {
+		nt->len[GB_TXT_DESC] = (uint32_t)(f->text_len - start - 1);
+		nt->len[GB_TXT_SKU] = gpu ? p->name_len : 0;
+		nt->len[GB_TXT_MODEL] = gpu ? 0 : p->name_len;
+		nt->len[GB_TXT_REGION] = p->region_len;
+		nt->len[GB_TXT_REF] = p->ref_len;
+		nt->len[GB_TXT_UNIT] = gpu ? 8 : 9;
+		/* a description too long for the note goes the general way */
+		if (f->text_len - start - 1 > UINT32_MAX)
+			nt->plain = 0;
+	}
 	return 0;
 }
 
@@ -1598,10 +2241,10 @@ static int sort_customers(cust_key *v, size_t n)
 		qsort(v, n, sizeof *v, cust_key_cmp);
 		return 0;
 	}
-	tmp = gb_malloc(n * sizeof *tmp);
+	tmp = gb_calloc_huge(n, sizeof *tmp);
 	count = gb_calloc(16, sizeof *count);
 	if (!tmp || !count) {
-		gb_free(tmp);
+		gb_free_huge(tmp);
 		gb_free(count);
 		return GB_ENOMEM;
 	}
@@ -1633,7 +2276,7 @@ static int sort_customers(cust_key *v, size_t n)
 		if (run > 1)
 			qsort(v + i, run, sizeof *v, cust_key_cmp);
 	}
-	gb_free(tmp);
+	gb_free_huge(tmp);
 	gb_free(count);
 	return 0;
 }
@@ -1646,15 +2289,19 @@ static int group_buckets(fin *f, const cust_key *order, size_t n)
 {
 	const gb_rater *r = f->r;
 	uint32_t *rank, run = 0, k;
-	size_t i;
+	size_t i, words;
 
-	rank = gb_malloc((r->ncustomers ? r->ncustomers : 1) * sizeof *rank);
-	f->first = gb_calloc(n + 1, sizeof *f->first);
-	f->by_cust = gb_calloc(r->nbuckets ? r->nbuckets : 1, sizeof *f->by_cust);
-	if (!rank || !f->first || !f->by_cust) {
-		gb_free(rank);
+	/* one block (huge pages when large: rank and first are hit at
+	 * random): rank[customer], first[invoice], by_cust[bucket] */
+	words = r->ncustomers + n + 1;
+	if (words <= n || words + r->nbuckets < words)
 		return GB_ENOMEM;
-	}
+	f->group = gb_calloc_huge(words + r->nbuckets, sizeof *f->group);
+	if (!f->group)
+		return GB_ENOMEM;
+	rank = f->group;
+	f->first = rank + r->ncustomers;
+	f->by_cust = f->first + n + 1;
 	memset(rank, 0xff, r->ncustomers * sizeof *rank);
 	for (i = 0; i < n; i++)
 		rank[order[i].c - r->customers] = (uint32_t)i;
@@ -1678,7 +2325,6 @@ static int group_buckets(fin *f, const cust_key *order, size_t n)
 	for (i = n; i > 0; i--)
 		f->first[i] = f->first[i - 1];
 	f->first[0] = 0;
-	gb_free(rank);
 	return 0;
 }
 
@@ -1701,7 +2347,8 @@ static int customer_invoice(fin *f, size_t k, const cust_rec *c, size_t ci)
 	gb_rater *r = f->r;
 	const uint32_t *idx = f->by_cust + f->first[k];
 	size_t nb = f->first[k + 1] - f->first[k], i, nm, cust;
-	int rc = 0;
+	gb_i128 small = 0, sum;
+	int rc = 0, big = 0;
 
 	f->npool = 0;
 	f->nlines = 0;
@@ -1716,37 +2363,41 @@ static int customer_invoice(fin *f, size_t k, const cust_rec *c, size_t ci)
 		return rc;
 	for (i = 0; i < f->npool; i++)
 		f->ord[i] = &f->pool[i];
-	if (f->npool > 16) {
-		qsort(f->ord, f->npool, sizeof *f->ord, proto_qsort_cmp);
-	} else {
-		/* most invoices have a handful of lines: no qsort call */
-		for (i = 1; i < f->npool; i++) {
-			proto *p = f->ord[i];
-			size_t j = i;
-
-			for (; j > 0 && proto_qsort_cmp(&f->ord[j - 1], &p) > 0; j--)
-				f->ord[j] = f->ord[j - 1];
-			f->ord[j] = p;
-		}
-	}
+	sort_protos(f);
 	nm = merge_protos(f, &rc);
 	for (i = 0; i < nm && rc == 0; i++)
 		rc = usage_line(f, f->ord[i]);
 	if (rc == 0 && c->contract)
 		rc = contract_lines(f, c->contract);
 	cust = f->text_len;
-	text_add(f, c->name, c->len);
+	/* a short id is all in the record (prefetched), not only in name */
+	text_add(f, c->len <= CUST_HEAD ? c->head : c->name, c->len);
 	text_end(f, cust);
 	if (rc == 0 && f->text_failed)
 		rc = GB_ENOMEM;
 	if (rc)
 		return rc;
-	/* the text is complete: offsets become pointers */
-	mpz_set_ui(f->inv.total, 0);
+	/* the text is complete: offsets become pointers; amounts of 64 bits
+	 * (all but huge ones) add up in 128 */
 	for (i = 0; i < f->nlines; i++) {
+		mpz_srcptr a = f->lines[i].amount;
+
 		f->lines[i].description = f->text + f->desc[i];
-		mpz_add(f->inv.total, f->inv.total, f->lines[i].amount);
+		if (mpz_size(a) <= 1 && GMP_NUMB_BITS == 64) {
+			gb_i128 v = (gb_i128)mpz_getlimbn(a, 0);
+
+			small += mpz_sgn(a) < 0 ? -v : v;
+		} else {
+			if (!big)
+				mpz_set_ui(f->inv.total, 0);
+			big = 1;
+			mpz_add(f->inv.total, f->inv.total, a);
+		}
 	}
+	if (big)
+		add_i128(f->inv.total, small, f->amount);
+	else
+		mpz_set_i128(f->inv.total, small);
 	f->inv.customer = f->text + cust;
 	f->inv.lines = f->lines;
 	f->inv.nlines = f->nlines;
@@ -1760,8 +2411,19 @@ static int customer_invoice(fin *f, size_t k, const cust_rec *c, size_t ci)
 	if (!f->fn)
 		return gb_invoice_set_hold(f->set, &f->inv);
 	f->set->nstreamed++;
-	mpz_add(f->set->streamed_total, f->set->streamed_total, f->inv.total);
+	if (big || __builtin_add_overflow(f->set->streamed_small, small, &sum)) {
+		add_i128(f->set->streamed_total, f->set->streamed_small, f->amount);
+		f->set->streamed_small = 0;
+		mpz_add(f->set->streamed_total, f->set->streamed_total, f->inv.total);
+	} else {
+		f->set->streamed_small = sum;
+	}
+	f->note.inv = &f->inv;
+	f->note.lines = f->notes;
+	f->note.customer_len = c->len;
+	f->set->note = &f->note;
 	rc = f->fn(f->set, &f->inv, f->payload, f->err);
+	f->set->note = NULL;
 	if (rc) {
 		f->fn_failed = 1;
 		if (rc > 0)
@@ -1788,12 +2450,14 @@ static int build(fin *f)
 		}
 	if (r->explain)
 		rc = explain_cover(r);
-	if (rc == 0)
+	if (rc == 0 && any_reservation(r))
 		rc = reservations(r, &f->res);
 	if (rc == 0 && r->explain)
 		rc = gb_explain_mark(r->explain);
+	if (rc == 0)
+		rc = entry_ranks(f);
 	if (rc == 0 && r->ncustomers) {
-		order = gb_malloc(r->ncustomers * sizeof *order);
+		order = gb_calloc_huge(r->ncustomers, sizeof *order);
 		if (!order)
 			rc = GB_ENOMEM;
 	}
@@ -1802,8 +2466,11 @@ static int build(fin *f)
 
 		if (!needs_invoice(r, c))
 			continue;
-		order[n].k0 = be_prefix(c->name, c->len);
-		order[n].k1 = c->len > 8 ? be_prefix(c->name + 8, c->len - 8) : 0;
+		/* from the record's copy of the id's first bytes: the names
+		 * themselves are all over the heap */
+		order[n].k0 = be_prefix(CUST_HEAD >= 16 ? c->head : c->name, c->len);
+		order[n].k1 = c->len > 8 ? be_prefix((CUST_HEAD >= 16 ? c->head : c->name) + 8,
+						     c->len - 8) : 0;
 		order[n++].c = c;
 	}
 	if (rc == 0 && n > 1)
@@ -1819,7 +2486,7 @@ static int build(fin *f)
 	}
 	if (rc == 0 && r->explain)
 		gb_explain_finish(r->explain);
-	gb_free(order);
+	gb_free_huge(order);
 	return rc;
 }
 

@@ -12,12 +12,22 @@
 #define COLS 6
 #define CELL 256   /* a cell holds at most CELL - 1 bytes, as it always has */
 
-/* Text of each column of one line: #, description, qty, unit, price, amount. */
+/*
+ * Text of each column of one line: #, description, qty, unit, price,
+ * amount.  text[c] is cell[c], or for a plain line's description and unit
+ * the line's own string (no copy).
+ */
 typedef struct row_text {
-	char cell[COLS][CELL];
+	const char *text[COLS];
 	size_t len[COLS];
 	size_t width[COLS];
+	char cell[COLS][CELL];
 } row_text;
+
+static const char *const heads[COLS] = {
+	"#", "Description", "Quantity", "Unit", "Unit price", "Amount"
+};
+static const size_t head_len[COLS] = { 1, 11, 8, 4, 10, 6 };   /* ASCII */
 
 static size_t utf8_width_n(const char *s, size_t n)
 {
@@ -34,6 +44,17 @@ static size_t utf8_width(const char *s)
 	return utf8_width_n(s, strlen(s));
 }
 
+/* n spaces at p: 16 at a time, up to 15 more than n (room allows). */
+static char *pad_at(char *p, size_t n)
+{
+	static const char spaces[16] = "                ";
+	size_t i;
+
+	for (i = 0; i < n; i += 16)
+		memcpy(p + i, spaces, 16);
+	return p + n;
+}
+
 static void pad(gb_buf *b, size_t n)
 {
 	static const char spaces[] = "                                ";
@@ -46,25 +67,39 @@ static void pad(gb_buf *b, size_t n)
 	}
 }
 
-/* Column 1 (description) and 3 (unit) are left-aligned, the rest right. */
-static void put_row(gb_buf *b, const row_text *rt, const size_t *width)
+/*
+ * Column 1 (description) and 3 (unit) are left-aligned, the rest right.
+ * The row goes straight into room for all of it (and pad_at's overrun).
+ */
+static void put_row(gb_buf *b, const char *const *text, const size_t *len,
+		    const size_t *cw, const size_t *width)
 {
+	size_t need = 3 + 2 * COLS + 16;
+	char *p;
 	int c;
 
-	gb_buf_add(b, "  ", 2);
+	for (c = 0; c < COLS; c++)
+		need += width[c] + len[c];
+	p = gb_buf_room(b, need);
+	if (!p)
+		return;   /* out of memory: the next flush says so */
+	*p++ = ' ';
+	*p++ = ' ';
 	for (c = 0; c < COLS; c++) {
 		int left = c == 1 || c == 3;
 
 		if (!left)
-			pad(b, width[c] - rt->width[c]);
-		gb_buf_add(b, rt->cell[c], rt->len[c]);
+			p = pad_at(p, width[c] - cw[c]);
+		p = gb_put_short(p, text[c], len[c]);
 		if (c + 1 < COLS) {
 			if (left)
-				pad(b, width[c] - rt->width[c]);
-			gb_buf_add(b, "  ", 2);
+				p = pad_at(p, width[c] - cw[c]);
+			*p++ = ' ';
+			*p++ = ' ';
 		}
 	}
-	gb_buf_add(b, "\n", 1);
+	*p++ = '\n';
+	gb_buf_done(b, p);
 }
 
 /* Append n bytes to cell c of rt, keeping what fits (as snprintf did). */
@@ -91,6 +126,8 @@ static void fill_row(row_text *rt, const gb_invoice_line *l, size_t n,
 	int c;
 
 	memset(rt->len, 0, sizeof rt->len);
+	for (c = 0; c < COLS; c++)
+		rt->text[c] = rt->cell[c];
 	rt->len[0] = gb_u64_text(rt->cell[0], n);
 	cell_add(rt, 1, l->description, strlen(l->description));
 	if (l->has_utilisation) {
@@ -115,6 +152,47 @@ static void fill_row(row_text *rt, const gb_invoice_line *l, size_t n,
 	}
 }
 
+/*
+ * fill_row for a line the rater noted as plain (ASCII: as wide as long),
+ * without utilisation: 0, or -1 when a number needs GMP.
+ */
+static int fast_row(gb_invoice_writer *w, row_text *rt, const gb_invoice_line *l,
+		    const gb_line_note *nt, size_t n, unsigned minor)
+{
+	size_t k;
+	int c;
+
+	if (l->has_utilisation)
+		return -1;
+	rt->text[0] = rt->cell[0];
+	rt->len[0] = gb_u64_text(rt->cell[0], n);
+	/* a cell keeps CELL - 1 bytes, as it always has */
+	rt->text[1] = l->description;
+	rt->len[1] = nt->len[GB_TXT_DESC] < CELL - 1 ? nt->len[GB_TXT_DESC] : CELL - 1;
+	k = nt->per ? gb_quantity_text(rt->cell[2], nt->base, nt->per) :
+	    gb_decimal_fast(rt->cell[2], l->quantity, 0, GB_QUANTITY_DIGITS);
+	if (k == GB_NOT_FAST)
+		return -1;
+	rt->text[2] = rt->cell[2];
+	rt->len[2] = k;
+	rt->text[3] = l->unit;
+	rt->len[3] = nt->len[GB_TXT_UNIT] < CELL - 1 ? nt->len[GB_TXT_UNIT] : CELL - 1;
+	k = gb_price_text(w, rt->cell[4], l->unit_price, minor,
+			  GB_DECIMAL_MAX_FRACTION);
+	if (k == GB_NOT_FAST)
+		return -1;
+	rt->text[4] = rt->cell[4];
+	rt->len[4] = k;
+	k = gb_money_fast(rt->cell[5], l->amount, minor);
+	if (k == GB_NOT_FAST)
+		return -1;
+	rt->text[5] = rt->cell[5];
+	rt->len[5] = k;
+	for (c = 0; c < COLS; c++)
+		rt->width[c] = rt->len[c];
+	return 0;
+}
+
 /* Room for n rows in the writer's scratch, kept across invoices. */
 static row_text *rows_for(gb_invoice_writer *w, size_t n)
 {
@@ -137,24 +215,22 @@ static row_text *rows_for(gb_invoice_writer *w, size_t n)
 int gb_text_invoice(gb_invoice_writer *w, const gb_invoice_set *s,
 		    const gb_invoice *inv)
 {
-	static const char *const heads[COLS] = {
-		"#", "Description", "Quantity", "Unit", "Unit price", "Amount"
-	};
+	const gb_invoice_note *note = GB_NOTE_OF(s, inv);
 	gb_buf *b = &w->b;
-	row_text head, *rows = rows_for(w, inv->nlines);
-	size_t width[COLS] = { 0 }, i, total_width = 0, tn;
+	row_text *rows = rows_for(w, inv->nlines);
+	size_t width[COLS], i, total_width = 0, tn;
 	char total[128];
 	int c;
 
 	if (!rows)
 		return GB_ENOMEM;
-	for (c = 0; c < COLS; c++) {
-		head.len[c] = strlen(heads[c]);
-		memcpy(head.cell[c], heads[c], head.len[c] + 1);
-		head.width[c] = width[c] = utf8_width(heads[c]);
-	}
+	for (c = 0; c < COLS; c++)
+		width[c] = head_len[c];
 	for (i = 0; i < inv->nlines; i++) {
-		fill_row(&rows[i], &inv->lines[i], i + 1, s->minor_units);
+		if (!note || !note->lines[i].plain ||
+		    fast_row(w, &rows[i], &inv->lines[i], &note->lines[i], i + 1,
+			     s->minor_units) != 0)
+			fill_row(&rows[i], &inv->lines[i], i + 1, s->minor_units);
 		for (c = 0; c < COLS; c++)
 			if (rows[i].width[c] > width[c])
 				width[c] = rows[i].width[c];
@@ -169,9 +245,9 @@ int gb_text_invoice(gb_invoice_writer *w, const gb_invoice_set *s,
 	gb_buf_add(b, "Customer: ", 10);
 	gb_buf_puts(b, inv->customer);
 	gb_buf_add(b, "\n\n", 2);
-	put_row(b, &head, width);
+	put_row(b, heads, head_len, head_len, width);
 	for (i = 0; i < inv->nlines; i++)
-		put_row(b, &rows[i], width);
+		put_row(b, rows[i].text, rows[i].len, rows[i].width, width);
 	gb_buf_add(b, "  ", 2);
 	pad(b, total_width - 2 - width[COLS - 1] - 11);
 	gb_buf_add(b, "Total ", 6);

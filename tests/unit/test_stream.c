@@ -167,8 +167,9 @@ static char *usage(unsigned seed, unsigned ncust, unsigned nrows, size_t *len)
 
 /*
  * A small table whose GPU prices are tiered by GPU-hours (graduated with
- * a fractional bound, so slices are not whole seconds; volume), in JPY
- * (no minor units) with the rounding mode given.
+ * a fractional bound, so slices are not whole seconds, and with whole
+ * hours, so they are; volume), in JPY (no minor units) with the rounding
+ * mode given.
  */
 static char *tiered_table(const char *rounding, size_t *len)
 {
@@ -191,7 +192,9 @@ static char *tiered_table(const char *rounding, size_t *len)
 	    "\"tiers\":[{\"up_to\":\"20\",\"price\":\"612.5\"},{\"up_to\":null,\"price\":\"555.55\"}]},"
 	    "\"spot\":\"201.5\"},"
 	    "{\"sku\":\"A100-80GB\",\"region\":\"*\",\"on_demand\":\"301.5\",\"spot\":\"99.99\"},"
-	    "{\"sku\":\"B200\",\"region\":\"*\",\"on_demand\":\"999.999999\",\"spot\":\"333.3333\"},"
+	    "{\"sku\":\"B200\",\"region\":\"*\",\"on_demand\":{\"mode\":\"graduated\","
+	    "\"tiers\":[{\"up_to\":\"2\",\"price\":\"999.999999\"},{\"up_to\":\"30\",\"price\":\"777.7\"},"
+	    "{\"up_to\":null,\"price\":\"555.5\"}]},\"spot\":\"333.3333\"},"
 	    "{\"sku\":\"L40S\",\"region\":\"*\",\"on_demand\":\"0.5\",\"spot\":\"0.25\"}]},"
 	    "\"tokens\":{\"batch_discount\":\"0.35\",\"rates\":["
 	    "{\"model\":\"llama-3.1-70b\",\"input\":{\"mode\":\"volume\",\"tiers\":"
@@ -458,6 +461,109 @@ START_TEST(streamed_equals_collected_every_rounding)
 		    ulen);
 	/* 40 customers, and zz-idle for its minimum spend */
 	ck_assert_uint_eq(check_all_paths(&in), 44);
+	inputs_free(&in);
+	free(p);
+}
+END_TEST
+
+/*
+ * Ids and regions that need care in some format: quotes, commas, a
+ * formula-like start, a number-like one, UTF-8, a backslash (control
+ * bytes do not get past the rater).  Lines holding them take the writers'
+ * general path, the rest the plain one; either way the bytes are those of
+ * the collect-all path.
+ */
+static char *odd_usage(unsigned seed, unsigned nrows, size_t *len)
+{
+	static const char *const custs[] = {
+		"plain-co", "\"a,b\"", "\"say \"\"hi\"\"\"", "=HYPERLINK(1)", "-42",
+		"+1", "@home", "z\xc3\xbcrich-ag", "back\\slash", "sp ace",
+		"x'y", "ok-2",
+	};
+	static const char *const regions[] = {
+		"us-east", "\"eu,west\"", "=1+1", "\xc3\xa9t\xc3\xa9", "\"q\"\"t\"",
+		"-7", "ap-south", "tab\\x",
+	};
+	static const char *const skus[] = { "H100-SXM", "H200", "A100-80GB",
+					    "B200", "L40S" };
+	static const char *const models[] = { "llama-3.1-70b", "llama-3.1-8b",
+					      "mixtral-8x7b" };
+	char *buf = NULL;
+	size_t cap = 0;
+	unsigned i;
+
+	lcg = seed;
+	*len = 0;
+	put(&buf, len, &cap, "id,customer,type,start,end,sku,region,gpus,market,"
+	    "interrupted,model,input_tokens,cached_tokens,output_tokens,batch\n");
+	for (i = 0; i < nrows; i++) {
+		const char *c = custs[next(sizeof custs / sizeof custs[0])];
+		const char *rg = regions[next(sizeof regions / sizeof regions[0])];
+		unsigned day = 1 + next(28), h = next(20);
+
+		if (next(10) < 6)
+			put(&buf, len, &cap,
+			    "o%u,%s,gpu,2026-10-%02uT%02u:00:00Z,2026-10-%02uT%02u:%02u:00Z,"
+			    "%s,%s,%u,%s,false,,,,,\n", i, c, day, h, day, h + 1 + next(3),
+			    next(60), skus[next(5)], rg, 1 + next(4),
+			    next(3) ? "on_demand" : "spot");
+		else
+			put(&buf, len, &cap,
+			    "p%u,%s,tokens,2026-10-%02uT%02u:00:00Z,,,%s,,,,%s,%u,%u,%u,%s\n",
+			    i, c, day, h, rg, models[next(3)], next(5000000), next(100000),
+			    next(2000000), next(4) == 0 ? "true" : "");
+	}
+	return buf;
+}
+
+START_TEST(odd_strings_every_path)
+{
+	size_t plen, ulen;
+	char *p = tiered_table("half_even", &plen);
+	char *u = odd_usage(17, 1500, &ulen);
+	inputs in;
+	sink s[NFMT];
+
+	inputs_load(&in, p, plen, NULL, 0, u, ulen);
+	ck_assert_uint_eq(check_all_paths(&in), 12);
+	/* the odd strings came through, as each format writes them */
+	memset(s, 0, sizeof s);
+	streamed(&in, s);
+	ck_assert_ptr_nonnull(strstr(s[2].data, "\"customer\": \"say \\\"hi\\\"\""));
+	ck_assert_ptr_nonnull(strstr(s[2].data, "\"region\": \"eu,west\""));
+	ck_assert_ptr_nonnull(strstr(s[1].data, "\"'=HYPERLINK(1)\","));
+	ck_assert_ptr_nonnull(strstr(s[1].data, "\r\n-42,"));
+	ck_assert_ptr_nonnull(strstr(s[1].data, ",\"eu,west\","));
+	ck_assert_ptr_nonnull(strstr(s[0].data, "H100-SXM on-demand, \xc3\xa9t\xc3\xa9"));
+	ck_assert_ptr_nonnull(strstr(s[2].data, "\"customer\": \"back\\\\slash\""));
+	ck_assert_ptr_nonnull(strstr(s[2].data, "\"region\": \"tab\\\\x\""));
+	sinks_free(s);
+	inputs_free(&in);
+	free(p);
+}
+END_TEST
+
+/* Few customers, many rows: invoices of dozens of lines (the sort's merge
+ * passes), with contracts. */
+START_TEST(long_invoices_every_path)
+{
+	size_t plen, clen, ulen;
+	char *p = slurp("../../pricing-tables/default.json", &plen);
+	char *c = slurp("contracts/example.json", &clen);
+	char *u = usage(23, 2, 6000, &ulen);
+	inputs in;
+
+	inputs_load(&in, p, plen, c, clen, u, ulen);
+	ck_assert_uint_eq(check_all_paths(&in), 5);
+	inputs_free(&in);
+	free(p);
+	free(c);
+	p = tiered_table("half_up", &plen);
+	u = usage(29, 1, 4000, &ulen);
+	inputs_load(&in, p, plen, tiered_contracts, strlen(tiered_contracts), u,
+		    ulen);
+	/* and zz-idle, for its minimum spend */
+	ck_assert_uint_eq(check_all_paths(&in), 5);
 	inputs_free(&in);
 	free(p);
 }
@@ -796,6 +902,222 @@ START_TEST(number_text_matches_gmp)
 }
 END_TEST
 
+/* A noted line's quantity: base / 3600 or / 10^6 without GMP. */
+START_TEST(quantity_text_matches_gmp)
+{
+	static const uint64_t edges[] = {
+		0, 1, 2, 9, 1799, 1800, 1801, 3599, 3600, 3601, 7199, 999999,
+		1000000, 1000001, 18446744073709ull, GB_BASE_MAX - 1, GB_BASE_MAX,
+	};
+	char a[64], b[64];
+	mpq_t v;
+	unsigned i, k;
+
+	mpq_init(v);
+	lcg = 7;
+	for (i = 0; i < 40000 + 2 * sizeof edges / sizeof edges[0]; i++) {
+		int per = i % 2 ? GB_PER_HOUR : GB_PER_MILLION;
+		uint64_t base;
+		size_t na, nb;
+
+		if (i / 2 < sizeof edges / sizeof edges[0])
+			base = edges[i / 2];
+		else if (i % 3)
+			base = ((uint64_t)next(1u << 31) << 20 ^ next(1u << 20)) % GB_BASE_MAX;
+		else
+			base = next(100000000);
+		mpz_set_ui(mpq_numref(v), base);
+		mpz_set_ui(mpq_denref(v), per == GB_PER_HOUR ? 3600 : 1000000);
+		mpq_canonicalize(v);
+		na = gb_quantity_text(a, base, per);
+		nb = gb_decimal_format(b, sizeof b, v, 0, GB_QUANTITY_DIGITS,
+				       GB_ROUND_HALF_EVEN);
+		ck_assert_uint_eq(na, nb);
+		a[na] = '\0';
+		ck_assert_str_eq(a, b);
+		/* and as the writers write a line's quantity otherwise */
+		for (k = 0; k < 64; k++)
+			a[k] = 'x';
+		na = gb_decimal_fast(a, v, 0, GB_QUANTITY_DIGITS);
+		ck_assert_uint_eq(na, nb);
+		ck_assert(memcmp(a, b, nb) == 0);
+	}
+	mpq_clear(v);
+}
+END_TEST
+
+/* Unit prices through a writer's memo: hits, misses, and values that
+ * share a slot, against GMP. */
+START_TEST(price_memo_matches_gmp)
+{
+	static const unsigned long dens[] = { 1, 2, 3, 7, 100, 200, 1000, 3600, 9999991 };
+	gb_invoice_writer *w;
+	gb_error err;
+	char a[64], b[64];
+	mpq_t v;
+	unsigned i, round;
+
+	ck_assert_int_eq(gb_invoice_writer_new(&w, GB_INVOICE_JSON, sink_write,
+					       NULL, &err), 0);
+	mpq_init(v);
+	for (round = 0; round < 3; round++) {
+		lcg = 5;   /* the same values each round: the later ones hit */
+		for (i = 0; i < 3000; i++) {
+			unsigned lo = next(4), hi = lo + next(16);
+			size_t na, nb;
+
+			mpz_set_ui(mpq_numref(v), next(i % 5 ? 500 : 2000000000));
+			mpz_set_ui(mpq_denref(v), dens[next(9)]);
+			mpq_canonicalize(v);
+			if (next(7) == 0)
+				mpq_neg(v, v);
+			na = gb_price_text(w, a, v, lo, hi);
+			nb = gb_decimal_format(b, sizeof b, v, lo, hi,
+					       GB_ROUND_HALF_EVEN);
+			ck_assert_uint_eq(na, nb);
+			ck_assert(memcmp(a, b, nb) == 0);
+		}
+	}
+	/* beyond 64 bits: not kept, still right */
+	mpz_ui_pow_ui(mpq_numref(v), 10, 25);
+	mpz_set_ui(mpq_denref(v), 3);
+	ck_assert_uint_eq(gb_price_text(w, a, v, 2, 18), GB_NOT_FAST);
+	mpq_clear(v);
+	gb_invoice_writer_free(w);
+}
+END_TEST
+
+/* The writers' short copies and comma search, every length, every place. */
+START_TEST(short_copies_and_commas)
+{
+	char src[128], dst[160];
+	size_t n, k;
+
+	for (n = 0; n < sizeof src; n++)
+		src[n] = (char)('a' + n % 26);
+	for (n = 0; n <= 100; n++) {
+		memset(dst, '#', sizeof dst);
+		ck_assert_ptr_eq(gb_put_short(dst + 8, src, n), dst + 8 + n);
+		ck_assert(memcmp(dst + 8, src, n) == 0);
+		for (k = 0; k < 8; k++)
+			ck_assert(dst[k] == '#');
+		for (k = 8 + n; k < sizeof dst; k++)
+			ck_assert(dst[k] == '#');
+		ck_assert_int_eq(gb_has_comma(src, n), 0);
+		for (k = 0; k < n; k++) {
+			src[k] = ',';
+			ck_assert_int_eq(gb_has_comma(src, n), 1);
+			/* one past the end does not count */
+			ck_assert_int_eq(gb_has_comma(src, k), 0);
+			src[k] = (char)('a' + k % 26);
+		}
+	}
+}
+END_TEST
+
+/*
+ * The notes the rater hands the writers with an invoice are used for that
+ * invoice only, and only with the fast paths on: a note that lies shows
+ * in the bytes exactly when it should be used.
+ */
+START_TEST(notes_apply_to_their_invoice_only)
+{
+	gb_invoice_set *set = gb_invoice_set_new("USD", 2, "t", 1790812800LL,
+						 1793491200LL);
+	gb_invoice_line line;
+	gb_invoice inv, other;
+	gb_line_note ln;
+	gb_invoice_note note;
+	sink plain[NFMT], noted[NFMT];
+	int i, pass;
+
+	ck_assert_ptr_nonnull(set);
+	gb_invoice_line_init(&line);
+	line.kind = GB_LINE_GPU_ON_DEMAND;
+	line.description = "H100-SXM on-demand, us-east";
+	line.sku = "H100-SXM";
+	line.model = "";
+	line.region = "us-east";
+	line.reference = "";
+	line.unit = "GPU-hour";
+	line.records = 2;
+	mpq_set_ui(line.base_quantity, 5400, 1);
+	mpq_set_ui(line.quantity, 3, 2);
+	mpq_set_ui(line.unit_price, 249, 100);
+	mpz_set_ui(line.amount, 374);
+	memset(&inv, 0, sizeof inv);
+	inv.customer = "acme";
+	inv.nlines = 1;
+	inv.lines = &line;
+	mpz_init_set_ui(inv.total, 374);
+	other = inv;
+	memset(&ln, 0, sizeof ln);
+	ln.plain = 1;
+	ln.len[GB_TXT_DESC] = 27;
+	ln.len[GB_TXT_SKU] = 8;
+	ln.len[GB_TXT_REGION] = 7;
+	ln.len[GB_TXT_UNIT] = 8;
+	ln.per = GB_PER_HOUR;
+	ln.base = 5400;
+	note.inv = &inv;
+	note.lines = &ln;
+	note.customer_len = 4;
+	for (pass = 0; pass < 5; pass++) {
+		/* description length, base, which invoice, fast paths, and
+		 * whether the note must show */
+		static const struct {
+			uint32_t desc;
+			uint64_t base;
+			int other, fast, shows;
+		} how[] = {
+			{ 27, 5400, 0, 1, 0 },   /* a true note: the same bytes */
+			{ 9, 5400, 0, 1, 1 },    /* a short description */
+			{ 27, 7200, 0, 1, 1 },   /* a base that is not the line's */
+			{ 9, 7200, 1, 1, 0 },    /* another invoice's note */
+			{ 9, 7200, 0, 0, 0 },    /* the fast paths off */
+		};
+
+		ln.len[GB_TXT_DESC] = how[pass].desc;
+		ln.base = how[pass].base;
+		memset(plain, 0, sizeof plain);
+		memset(noted, 0, sizeof noted);
+		for (i = 0; i < NFMT; i++) {
+			gb_invoice_writer *a, *b;
+			gb_error err;
+
+			ck_assert_int_eq(gb_invoice_writer_new(&a, fmts[i], sink_write,
+							       &plain[i], &err), 0);
+			ck_assert_int_eq(gb_invoice_writer_new(&b, fmts[i], sink_write,
+							       &noted[i], &err), 0);
+			gb_invoice_fast = 1;
+			set->note = NULL;
+			ck_assert_int_eq(gb_invoice_writer_add(a, set, &inv, &err), 0);
+			ck_assert_int_eq(gb_invoice_writer_finish(a, set, &err), 0);
+			gb_invoice_fast = how[pass].fast;
+			set->note = &note;
+			ck_assert_int_eq(gb_invoice_writer_add(b, set, how[pass].other ?
+							       &other : &inv, &err), 0);
+			set->note = NULL;
+			ck_assert_int_eq(gb_invoice_writer_finish(b, set, &err), 0);
+			gb_invoice_fast = 1;
+			gb_invoice_writer_free(a);
+			gb_invoice_writer_free(b);
+			ck_assert_msg((plain[i].len == noted[i].len &&
+				       memcmp(plain[i].data, noted[i].data,
+					      plain[i].len) == 0) == !how[pass].shows,
+				      "case %d, format %d: the note %s", pass, i,
+				      how[pass].shows ? "was not used" : "was used");
+		}
+		sinks_free(plain);
+		sinks_free(noted);
+	}
+	gb_invoice_fast = 1;
+	mpz_clear(inv.total);
+	gb_invoice_line_clear(&line);
+	gb_invoice_set_free(set);
+}
+END_TEST
+
 /* The plain byte-by-byte JSON escaping, to check the word-at-a-time one. */
 static void json_reference(char *out, const char *s)
 {
@@ -857,10 +1179,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, streamed_equals_collected_default_table);
 	tcase_add_loop_test(tc, streamed_equals_collected_every_rounding, 0, 4);
 	tcase_add_test(tc, zero_invoices);
+	tcase_add_test(tc, odd_strings_every_path);
+	tcase_add_test(tc, long_invoices_every_path);
 	tcase_add_test(tc, callback_error_stops_the_run);
 	tcase_add_test(tc, writer_failure_stops_the_run);
 	tcase_add_test(tc, number_text_matches_gmp);
 	tcase_add_test(tc, json_strings_match_reference);
+	tcase_add_test(tc, quantity_text_matches_gmp);
+	tcase_add_test(tc, price_memo_matches_gmp);
+	tcase_add_test(tc, short_copies_and_commas);
+	tcase_add_test(tc, notes_apply_to_their_invoice_only);
 	tcase_add_test(tc, every_allocation_failure_is_clean);
 	suite_add_tcase(s, tc);
 	return s;
