@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define GB_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -24,6 +25,37 @@
 
 /* 128-bit unsigned accumulators for quantities (GPU-seconds, tokens). */
 __extension__ typedef unsigned __int128 gb_u128;
+
+/* The hash's pieces (hash.c, and the row content hash in record.c),
+ * after the public-domain wyhash/mum idea: multiply 64x64 to 128 bits and
+ * fold; unaligned little-endian-agnostic loads. */
+#define GB_HASH_P0 0xa0761d6478bd642full
+#define GB_HASH_P1 0xe7037ed1a0b428dbull
+#define GB_HASH_P2 0x8ebc6af09c88c6e3ull
+#define GB_HASH_P3 0x589965cc75374cc3ull
+
+static inline uint64_t gb_mum(uint64_t a, uint64_t b)
+{
+	gb_u128 r = (gb_u128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t gb_read64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t gb_read32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
 
 /* Allocation: every library allocation goes through these. */
 void *gb_malloc(size_t n);

@@ -300,34 +300,6 @@ int gb_record_parse(gb_record *rec, const gb_row *row, gb_outcome *out)
 	return parse_tokens(rec, row, out);
 }
 
-/* As in hash.c: multiply to 128 bits and fold. */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	gb_u128 r = (gb_u128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t read64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint64_t read32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-#define CH_P1 0xe7037ed1a0b428dbull
-#define CH_P2 0x8ebc6af09c88c6e3ull
-#define CH_P3 0x589965cc75374cc3ull
-
 /*
  * Fold field f (column key, length n) into h.  A short field is read as
  * gb_hash64 reads it: words that together hold every byte (overlapping,
@@ -341,20 +313,20 @@ static inline uint64_t mix_field(uint64_t h, const gb_field *f, uint64_t key)
 
 	if (n - 4 <= 12) {	/* 4..16 bytes (below 4, n - 4 wraps) */
 		s = (n >> 3) << 2;
-		a = read32(p) << 32 | read32(p + s);
-		b = read32(p + n - 4) << 32 | read32(p + n - 4 - s);
+		a = gb_read32(p) << 32 | gb_read32(p + s);
+		b = gb_read32(p + n - 4) << 32 | gb_read32(p + n - 4 - s);
 	} else if (n > 16) {
 		for (i = n; i > 16; i -= 16, p += 16)
-			h = mum(read64(p) ^ CH_P1, read64(p + 8) ^ h);
-		a = read64(p + i - 16);
-		b = read64(p + i - 8);
+			h = gb_mum(gb_read64(p) ^ GB_HASH_P1, gb_read64(p + 8) ^ h);
+		a = gb_read64(p + i - 16);
+		b = gb_read64(p + i - 8);
 	} else if (n) {
 		a = (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
 		b = 0;
 	} else {
 		return h;
 	}
-	return mum(a ^ h, b ^ key ^ (uint64_t)n);
+	return gb_mum(a ^ h, b ^ key ^ (uint64_t)n);
 }
 
 uint32_t gb_row_content_hash(const gb_row *row)
@@ -368,11 +340,11 @@ uint32_t gb_row_content_hash(const gb_row *row)
 	 * differ only in which field is empty.
 	 */
 	_Static_assert(GB_COL__COUNT == 15, "one MIX per column");
-#define MIX(c) h = mix_field(h, &row->f[c], CH_P3 + (uint64_t)(c) * CH_P2)
+#define MIX(c) h = mix_field(h, &row->f[c], GB_HASH_P3 + (uint64_t)(c) * GB_HASH_P2)
 	MIX(0); MIX(1); MIX(2); MIX(3); MIX(4);
 	MIX(5); MIX(6); MIX(7); MIX(8); MIX(9);
 	MIX(10); MIX(11); MIX(12); MIX(13); MIX(14);
 #undef MIX
-	h = mum(h ^ CH_P1, CH_P2);
+	h = gb_mum(h ^ GB_HASH_P1, GB_HASH_P2);
 	return (uint32_t)(h ^ (h >> 32));
 }
