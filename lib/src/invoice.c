@@ -6,17 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const kind_names[] = {
-	"gpu_reserved", "gpu_on_demand", "gpu_spot", "gpu_spot_interrupted",
-	"tokens_input", "tokens_cached_input", "tokens_output", "discount",
-	"minimum_spend", "credit",
+const gb_kind_text gb_kind_texts[GB_NKINDS] = {
+#define K(s) { s, sizeof(s) - 1 }
+	K("gpu_reserved"), K("gpu_on_demand"), K("gpu_spot"),
+	K("gpu_spot_interrupted"), K("tokens_input"), K("tokens_cached_input"),
+	K("tokens_output"), K("discount"), K("minimum_spend"), K("credit"),
+#undef K
 };
 
 const char *gb_line_kind_name(gb_line_kind kind)
 {
-	if ((unsigned)kind >= sizeof kind_names / sizeof kind_names[0])
+	if ((unsigned)kind >= GB_NKINDS)
 		return "unknown";
-	return kind_names[kind];
+	return gb_kind_texts[kind].name;
 }
 
 gb_invoice_set *gb_invoice_set_new(const char *currency, unsigned minor_units,

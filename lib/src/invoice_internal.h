@@ -11,6 +11,17 @@
 
 __extension__ typedef __int128 gb_i128;
 
+/* The line kinds' names (gb_line_kind_name), with their lengths, for the
+ * writers: plain words, copied as they are. */
+#define GB_NKINDS ((unsigned)GB_LINE_CREDIT + 1)
+
+typedef struct gb_kind_text {
+	const char *name;
+	size_t len;
+} gb_kind_text;
+
+extern const gb_kind_text gb_kind_texts[GB_NKINDS];
+
 /*
  * What the rater knows about a line it built beyond gb_invoice_line: the
  * lengths of its strings, and whether the writers may copy them as they

@@ -19,18 +19,6 @@ void gb_csv_head(gb_invoice_writer *w, const gb_invoice_set *s)
 			   "quantity,unit,unit_price,amount,currency\r\n");
 }
 
-/* Kind names, plain words, and their lengths. */
-static const struct {
-	const char *name;
-	size_t len;
-} kinds[] = {
-#define K(s) { s, sizeof(s) - 1 }
-	K("gpu_reserved"), K("gpu_on_demand"), K("gpu_spot"),
-	K("gpu_spot_interrupted"), K("tokens_input"), K("tokens_cached_input"),
-	K("tokens_output"), K("discount"), K("minimum_spend"), K("credit"),
-#undef K
-};
-
 /* A plain string as one cell and its ',': quoted only around a ','. */
 static char *plain_cell(char *p, const char *s, size_t n)
 {
@@ -62,12 +50,12 @@ static int fast_row(gb_invoice_writer *w, const gb_invoice_set *s,
 
 	if (!p)
 		return 0;   /* out of memory: the next flush says so */
-	if ((unsigned)l->kind >= sizeof kinds / sizeof kinds[0])
+	if ((unsigned)l->kind >= GB_NKINDS)
 		return -1;
 	p = gb_put(p, cells->data, ncust);
 	p += gb_u64_text(p, n);
 	*p++ = ',';
-	p = gb_put_short(p, kinds[l->kind].name, kinds[l->kind].len);
+	p = gb_put_short(p, gb_kind_texts[l->kind].name, gb_kind_texts[l->kind].len);
 	*p++ = ',';
 	p = plain_cell(p, l->description, len[GB_TXT_DESC]);
 	p = plain_cell(p, sku ? l->sku : l->model,

@@ -123,18 +123,6 @@ static void write_line(gb_buf *b, const gb_invoice_line *l, size_t n,
 		ADD(b, "\n        },\n");
 }
 
-/* Kind names (plain words) and their lengths, by gb_line_kind. */
-static const struct {
-	const char *name;
-	size_t len;
-} kinds[] = {
-#define K(s) { s, sizeof(s) - 1 }
-	K("gpu_reserved"), K("gpu_on_demand"), K("gpu_spot"),
-	K("gpu_spot_interrupted"), K("tokens_input"), K("tokens_cached_input"),
-	K("tokens_output"), K("discount"), K("minimum_spend"), K("credit"),
-#undef K
-};
-
 /* Room for a line's bytes besides its strings: keys, indents, numbers. */
 #define LINE_ROOM 1536
 
@@ -175,12 +163,12 @@ static int fast_line(gb_invoice_writer *w, const gb_invoice_line *l,
 
 	if (!p)
 		return 0;   /* out of memory: the next flush says so */
-	if ((unsigned)l->kind >= sizeof kinds / sizeof kinds[0])
+	if ((unsigned)l->kind >= GB_NKINDS)
 		return -1;
 	p = GB_PUT_LIT(p, "        {\n" IN "\"line\": ");
 	p += gb_u64_text(p, n);
 	p = GB_PUT_LIT(p, ",\n" IN "\"kind\": \"");
-	p = gb_put(p, kinds[l->kind].name, kinds[l->kind].len);
+	p = gb_put(p, gb_kind_texts[l->kind].name, gb_kind_texts[l->kind].len);
 	p = GB_PUT_LIT(p, "\",\n");
 	PUT_MEMBER(p, "description", l->description, len[GB_TXT_DESC]);
 	if (len[GB_TXT_SKU])
