@@ -528,17 +528,36 @@ typedef struct tier_ref {
 } tier_ref;
 
 /*
+ * Batch unit prices (a price x (1 - the version's batch discount)), each
+ * made once, on first use: v[i] is set when have[i] says so.
+ */
+typedef struct q_memo {
+	mpq_t *v;
+	unsigned char *have;
+	size_t n;
+} q_memo;
+
+/*
  * A tiered price whose bounds are whole base units (tokens; GPU-seconds
  * from GPU-hours x 3600): its slices are found in integers.
  */
 typedef struct tier_int {
 	int state;                 /* 0 not looked at, 1 integer bounds, 2 not */
 	gb_u128 *bound;            /* [tier]: up_to in base units (0 unbounded) */
-	mpq_t *batch;              /* [tier * versions + version]: tier price x
-				      (1 - batch discount), made once ... */
-	unsigned char *have;       /* ... when this says so */
-	size_t nbatch;
+	q_memo batch;              /* [tier * versions + version] */
 } tier_int;
+
+static void q_memo_free(q_memo *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->have[i])
+			mpq_clear(m->v[i]);
+	gb_free(m->v);
+	gb_free(m->have);
+	memset(m, 0, sizeof *m);
+}
 
 typedef struct fin {
 	gb_rater *r;
@@ -570,11 +589,7 @@ typedef struct fin {
 	size_t text_len, text_cap;
 	int text_failed;
 	gb_invoice inv;
-	/* batch unit prices (flat price x (1 - batch discount)), made once:
-	 * [price id * versions + batch version], when have[] says so */
-	mpq_t *batch_unit;
-	unsigned char *batch_have;
-	size_t batch_n;
+	q_memo batch;              /* flat prices: [price id * versions + version] */
 	tier_int *tint;            /* [price id * 2 + gpu], made when needed */
 	size_t tint_n;
 	/* [entry]: ranks of name and region among all entries' (strcmp
@@ -614,26 +629,11 @@ static void fin_free(fin *f)
 	gb_free(f->notes);
 	gb_free(f->desc);
 	gb_free(f->text);
-	for (i = 0; i < f->batch_n; i++)
-		if (f->batch_have[i])
-			mpq_clear(f->batch_unit[i]);
-	gb_free(f->batch_unit);
-	gb_free(f->batch_have);
+	q_memo_free(&f->batch);
 	for (i = 0; i < f->tint_n; i++) {
-		tier_int *t = &f->tint[i];
-		size_t j, n;
-
-		if (!t->batch)
-			continue;
-		n = t->nbatch;
-		for (j = 0; j < n; j++)
-			if (t->have[j])
-				mpq_clear(t->batch[j]);
-		gb_free(t->batch);
-		gb_free(t->have);
-	}
-	for (i = 0; i < f->tint_n; i++)
+		q_memo_free(&f->tint[i].batch);
 		gb_free(f->tint[i].bound);
+	}
 	gb_free(f->tint);
 	gb_free(f->name_rank);
 	gb_free(f->region_rank);
@@ -1004,32 +1004,40 @@ static void batch_factor(fin *f, const bucket *b)
 	}
 }
 
-/* The unit price of batch bucket b at flat price: from the cache. */
-static mpq_srcptr batch_unit(fin *f, const bucket *b, const gb_price *price)
+/*
+ * Entry i of m (of n, allocated on first use): price x the batch factor of
+ * bucket b's version, made the first time it is asked for; NULL when out
+ * of memory.
+ */
+static mpq_srcptr q_memo_get(fin *f, q_memo *m, size_t n, size_t i,
+			     mpq_srcptr price, const bucket *b)
 {
-	const gb_rater *r = f->r;
-	size_t nv = r->prices->nversions, i;
-
-	if (!f->batch_unit) {
-		f->batch_unit = gb_calloc(r->nprice_ids * nv, sizeof *f->batch_unit);
-		f->batch_have = gb_calloc(r->nprice_ids * nv, 1);
-		if (!f->batch_unit || !f->batch_have) {
-			gb_free(f->batch_unit);
-			gb_free(f->batch_have);
-			f->batch_unit = NULL;
-			f->batch_have = NULL;
+	if (!m->v) {
+		m->v = gb_calloc(n, sizeof *m->v);
+		m->have = gb_calloc(n, 1);
+		if (!m->v || !m->have) {
+			q_memo_free(m);
 			return NULL;
 		}
-		f->batch_n = r->nprice_ids * nv;
+		m->n = n;
 	}
-	i = (size_t)b->key.price * nv + (b->key.aux - 1u);
-	if (!f->batch_have[i]) {
+	if (!m->have[i]) {
 		batch_factor(f, b);
-		mpq_init(f->batch_unit[i]);
-		mpq_mul(f->batch_unit[i], price->flat, f->factor);
-		f->batch_have[i] = 1;
+		mpq_init(m->v[i]);
+		mpq_mul(m->v[i], price, f->factor);
+		m->have[i] = 1;
 	}
-	return f->batch_unit[i];
+	return m->v[i];
+}
+
+/* The unit price of batch bucket b at flat price. */
+static mpq_srcptr batch_unit(fin *f, const bucket *b, const gb_price *price)
+{
+	size_t nv = f->r->prices->nversions;
+
+	return q_memo_get(f, &f->batch, f->r->nprice_ids * nv,
+			  (size_t)b->key.price * nv + (b->key.aux - 1u),
+			  price->flat, b);
 }
 
 /*
@@ -1077,28 +1085,10 @@ static tier_int *tier_int_of(fin *f, int32_t id, int gpu, const gb_price *price)
 static mpq_srcptr tier_batch_unit(fin *f, tier_int *ti, const gb_price *price,
 				  size_t t, const bucket *b)
 {
-	size_t nv = f->r->prices->nversions, i;
+	size_t nv = f->r->prices->nversions;
 
-	if (!ti->batch) {
-		ti->batch = gb_calloc(price->ntiers * nv, sizeof *ti->batch);
-		ti->have = gb_calloc(price->ntiers * nv, 1);
-		if (!ti->batch || !ti->have) {
-			gb_free(ti->batch);
-			gb_free(ti->have);
-			ti->batch = NULL;
-			ti->have = NULL;
-			return NULL;
-		}
-		ti->nbatch = price->ntiers * nv;
-	}
-	i = t * nv + (b->key.aux - 1u);
-	if (!ti->have[i]) {
-		batch_factor(f, b);
-		mpq_init(ti->batch[i]);
-		mpq_mul(ti->batch[i], price->tiers[t].price, f->factor);
-		ti->have[i] = 1;
-	}
-	return ti->batch[i];
+	return q_memo_get(f, &ti->batch, price->ntiers * nv,
+			  t * nv + (b->key.aux - 1u), price->tiers[t].price, b);
 }
 
 /*
