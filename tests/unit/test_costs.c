@@ -15,6 +15,7 @@
 
 #include <gpubill/costs.h>
 #include "costs_internal.h"
+#include "test_data.h"
 
 #define HEAD "{'format': 'gpubill-costs/1', 'name': 'n', 'currency': 'USD', "
 #define GPU(entries) HEAD "'gpu': [" entries "]}"
@@ -33,31 +34,6 @@ static char *dq(const char *json)
 		if (*p == '\'')
 			*p = '"';
 	return s;
-}
-
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("GPUBILL_TEST_DATA");
-	char path[4096];
-	char *buf;
-	long n;
-	FILE *f;
-
-	ck_assert_msg(dir != NULL, "GPUBILL_TEST_DATA is not set");
-	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
 }
 
 /* Load json (single quotes); returns the code, *out set on success. */

@@ -18,6 +18,7 @@
 #include <gpubill/gpubill.h>
 #include "internal.h"
 #include "invoice_internal.h"
+#include "test_data.h"
 
 /* 2026-10-01T00:00:00Z and 2026-10-02T00:00:00Z */
 #define FROM INT64_C(1790812800)
@@ -802,27 +803,6 @@ END_TEST
 
 /* calls, fail_at, live and the allocator `counting` */
 #include "alloc_count.h"
-
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("GPUBILL_TEST_DATA");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 static int on_row(const gb_row *row, gb_error *err, void *payload)
 {

@@ -14,6 +14,7 @@
 #include <gpubill/prices.h>
 #include <gpubill/timestamp.h>
 #include "prices_internal.h"
+#include "test_data.h"
 
 #define T_2026_01_01 INT64_C(1767225600)
 #define T_2026_10_15 INT64_C(1792022400)
@@ -131,31 +132,6 @@ static int q_is(const mpq_t q, const char *fraction)
 static int flat_is(const gb_price *p, const char *fraction)
 {
 	return p && p->mode == GB_PRICE_FLAT && q_is(p->flat, fraction);
-}
-
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("GPUBILL_TEST_DATA");
-	char path[4096];
-	char *buf;
-	long n;
-	FILE *f;
-
-	ck_assert_msg(dir != NULL, "GPUBILL_TEST_DATA is not set");
-	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
 }
 
 static gb_prices *load_file(const char *rel)

@@ -13,34 +13,13 @@
 #include <string.h>
 
 #include "invoice_internal.h"
+#include "test_data.h"
 
 #define NFMT 3
 
 static const gb_invoice_format fmts[NFMT] = {
 	GB_INVOICE_TEXT, GB_INVOICE_CSV, GB_INVOICE_JSON
 };
-
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("GPUBILL_TEST_DATA");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 typedef struct sink {
 	char *data;

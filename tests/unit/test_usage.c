@@ -15,6 +15,7 @@
 
 /* calls, fail_at, live and the allocator `counting` */
 #include "alloc_count.h"
+#include "test_data.h"
 
 #define HDR "id,customer,type,start"
 
@@ -1486,28 +1487,6 @@ START_TEST(filter_failure_stops_reader)
 END_TEST
 
 /* ---- the filter in front of a rater -------------------------------------- */
-
-static char *slurp(const char *rel, size_t *len)
-{
-	const char *dir = getenv("GPUBILL_TEST_DATA");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", rel);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
 
 /* The default table and the example contracts. */
 static void load_tables(gb_prices **prices, gb_contracts **contracts)
