@@ -229,95 +229,11 @@ static int on_row(const gb_row *row, gb_error *err, void *payload)
 	return 0;
 }
 
-/*
- * The reader's filter: rows of customers the rater skips are not read
- * past their customer field.  It asks about every row, and the rater
- * hashes the id and looks it up each time, so the answers for short ids
- * are remembered here, by their exact bytes, in a small direct-mapped
- * table (a clash only costs a question to the rater).  An answer never
- * changes: it is a fixed function of the id and the rater's options.
- */
-#define KEEP_SLOTS 4096u	/* a power of two */
-#define KEEP_NAME 30u		/* longer ids always ask the rater */
-
-typedef struct keep_slot {
-	unsigned char len;	/* 0: empty */
-	unsigned char keep;
-	char name[KEEP_NAME];
-} keep_slot;
-
-static struct {
-	keep_slot slot[KEEP_SLOTS];
-} keep_memo;
-
-static uint64_t load8(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint64_t load4(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-/* Bytes of s[0..n) (1 <= n <= 8: overlapping loads) as one word; two ids
- * of the same length give the same word only when equal. */
-static uint64_t short_word(const char *s, size_t n)
-{
-	if (n >= 4)
-		return load4(s) << 32 | load4(s + n - 4);
-	return (uint64_t)(unsigned char)s[0] << 16 |
-	       (uint64_t)(unsigned char)s[n >> 1] << 8 | (unsigned char)s[n - 1];
-}
-
-/* a[0..n) == b[0..n), 1 <= n <= KEEP_NAME, a word at a time */
-static int same_name(const char *a, const char *b, size_t n)
-{
-	size_t i;
-
-	if (n < 8)
-		return short_word(a, n) == short_word(b, n);
-	for (i = 0; i + 8 < n; i += 8)
-		if (load8(a + i) != load8(b + i))
-			return 0;
-	return load8(a + n - 8) == load8(b + n - 8);
-}
-
-/* Forget every answer: the answers are one rater's, and each file is
- * read afresh, so nothing can outlive the rater that gave it. */
-static void keep_memo_reset(void)
-{
-	memset(keep_memo.slot, 0, sizeof keep_memo.slot);
-}
-
+/* The reader's filter: rows of customers the rater skips are not read
+ * past their customer field. */
 static int keep_customer(const gb_field *value, void *payload)
 {
-	const char *s = value->ptr;
-	size_t n = value->len;
-	uint64_t w;
-	keep_slot *e;
-	int keep;
-
-	if (n == 0 || n > KEEP_NAME)
-		return gb_rater_selects(payload, s, n);
-	w = n < 8 ? short_word(s, n) : load8(s) ^ load8(s + n - 8) * 31;
-	e = &keep_memo.slot[((w ^ n) * 0x9e3779b97f4a7c15ull) >> 52 &
-			    (KEEP_SLOTS - 1)];
-	if (e->len == n && same_name(e->name, s, n))
-		return e->keep;
-	keep = gb_rater_selects(payload, s, n);
-	if (keep >= 0) {
-		e->len = (unsigned char)n;
-		e->keep = (unsigned char)keep;
-		memcpy(e->name, s, n);
-	}
-	return keep;
+	return gb_rater_selects(payload, value->ptr, value->len);
 }
 
 /*
@@ -459,7 +375,6 @@ static int feed_file(cmd_feed *f, const char *path)
 		goto out;
 	}
 	if (can_filter(f)) {
-		keep_memo_reset();
 		(void)gb_csv_reader_set_filter(reader, GB_COL_CUSTOMER,
 					       keep_customer, f->rater[0]);
 	}

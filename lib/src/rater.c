@@ -768,6 +768,11 @@ int gb_rater_new(gb_rater **out, const gb_prices *prices,
 		}
 	}
 	r->selecting = r->nfilter || r->shard_count;
+	if (r->selecting) {
+		r->sel_memo = gb_calloc(SEL_SLOTS, sizeof *r->sel_memo);
+		if (!r->sel_memo)
+			goto nomem;
+	}
 	if (prices_register_all(r) != 0)
 		goto nomem;
 	*out = r;
@@ -787,6 +792,7 @@ void gb_rater_free(gb_rater *r)
 		gb_free(r->filter ? r->filter[i] : NULL);
 	gb_free(r->filter);
 	gb_free(r->filter_len);
+	gb_free(r->sel_memo);
 	gb_dedup_free(&r->dedup);
 	for (i = 0; i < r->ncustomers; i++)
 		gb_free(r->customers[i].name);
@@ -1132,6 +1138,53 @@ static int rate_tokens(gb_rater *r, const gb_record *rec, uint32_t cust,
 	return rc ? rc : billed(r, cust, out);
 }
 
+/*
+ * gb_rater_selects' memo (rater_internal.h): the slot of an id of 1 to
+ * SEL_NAME bytes, from its first and last bytes (overlapping loads) and
+ * its length.  Only a place to look: a slot is used when its bytes match.
+ */
+static size_t sel_slot_of(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t w;
+
+	if (n >= 8)
+		w = gb_read64(p) ^ (gb_read64(p + n - 8) * 31);
+	else if (n >= 4)
+		w = (gb_read32(p) << 32) | gb_read32(p + n - 4);
+	else
+		w = ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
+	return (size_t)(((w ^ n) * 0x9e3779b97f4a7c15ull) >> 52) &
+	       (SEL_SLOTS - 1);
+}
+
+/* a[0..n) == b[0..n), 1 <= n <= SEL_NAME, a word at a time */
+static int same_bytes(const char *a, const char *b, size_t n)
+{
+	const unsigned char *x = (const unsigned char *)a;
+	const unsigned char *y = (const unsigned char *)b;
+	size_t i;
+
+	if (n < 8)
+		return memcmp(a, b, n) == 0;
+	for (i = 0; i + 8 < n; i += 8)
+		if (gb_read64(x + i) != gb_read64(y + i))
+			return 0;
+	return gb_read64(x + n - 8) == gb_read64(y + n - 8);
+}
+
+/* The customer gb_rater_selects last answered about, when the row's
+ * customer is that one (a front end that filters asks just before it
+ * hands the row on); else -1. */
+static long sel_recall(const gb_rater *r, const char *name, size_t len)
+{
+	const sel_slot *e = r->sel_last;
+
+	if (e && e->len == len && same_bytes(e->name, name, len))
+		return (long)e->cust - 1;
+	return -1;
+}
+
 static void count(gb_rater *r, gb_state state)
 {
 	switch (state) {
@@ -1170,10 +1223,16 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 		set_outcome(out, GB_STATE_SKIPPED, GB_REASON_NONE, NULL);
 		return 0;
 	}
-	/* The customer index and the id set are large and touched at
-	 * random: start their cache misses now, so they overlap checking
-	 * the row. */
-	if (cust_ok) {
+	/* A front end that filters asked about this row's customer just
+	 * now: the answer named the customer. */
+	if (r->selecting && cust_ok)
+		cust = sel_recall(r, cf->ptr, cf->len);
+	if (cust >= 0) {
+		cust_hash = r->customers[cust].hash;
+	} else if (cust_ok) {
+		/* The customer index and the id set are large and touched
+		 * at random: start their cache misses now, so they overlap
+		 * checking the row. */
 		cust_hash = gb_rater_customer_hash(cf->ptr, cf->len);
 		customer_prefetch(r, cust_hash);
 	}
@@ -1181,7 +1240,7 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 	 * can change what this run bills, so it is not even checked.  The
 	 * customer's shard is worked out once, when it is first seen. */
 	if (r->selecting) {
-		if (cust_ok) {
+		if (cust_ok && cust < 0) {
 			cust = customer_intern_h(r, cf->ptr, cf->len, cust_hash);
 			if (cust < 0)
 				return GB_ENOMEM;
@@ -1238,6 +1297,7 @@ static int add_row(gb_rater *r, const gb_row *row, gb_outcome *out)
 
 int gb_rater_selects(gb_rater *r, const char *customer, size_t len)
 {
+	sel_slot *e = NULL;
 	long c;
 
 	if (!r || (len && !customer))
@@ -1247,10 +1307,24 @@ int gb_rater_selects(gb_rater *r, const char *customer, size_t len)
 	/* as add_row decides, for a customer it can intern or not */
 	if (!len || len > GB_TEXT_FIELD_MAX)
 		return raw_selected(r, customer, len);
+	if (len <= SEL_NAME) {
+		e = &r->sel_memo[sel_slot_of(customer, len)];
+		if (e->len == len && same_bytes(e->name, customer, len)) {
+			r->sel_last = e;
+			return e->selected;
+		}
+	}
 	c = customer_intern_h(r, customer, len,
 			      gb_rater_customer_hash(customer, len));
 	if (c < 0)
 		return GB_ENOMEM;
+	if (e) {
+		e->cust = (uint32_t)c + 1;
+		e->len = (uint8_t)len;
+		e->selected = r->customers[c].selected;
+		memcpy(e->name, customer, len);
+		r->sel_last = e;
+	}
 	return r->customers[c].selected;
 }
 

@@ -115,6 +115,21 @@ typedef struct hour_bucket {
 	gb_u128 seconds;
 } hour_bucket;
 
+/*
+ * gb_rater_selects' answers, remembered by the customer id's exact bytes
+ * in a small direct-mapped table (rater.c): a front end asks about every
+ * row, and most rows are of a customer asked about before.
+ */
+#define SEL_SLOTS 4096u              /* a power of two */
+#define SEL_NAME 26u                 /* longer ids are looked up each time */
+
+typedef struct sel_slot {
+	uint32_t cust;               /* the customer's index + 1; 0: empty */
+	uint8_t len;
+	uint8_t selected;
+	char name[SEL_NAME];
+} sel_slot;
+
 typedef struct price_ref {
 	const gb_price *price;
 	uint32_t id;
@@ -132,6 +147,8 @@ struct gb_rater {
 	uint32_t shard_count;
 	int selecting;
 	int finished;
+	sel_slot *sel_memo;          /* SEL_SLOTS answers when selecting */
+	const sel_slot *sel_last;    /* the last answer, or NULL */
 
 	gb_dedup dedup;
 	gb_counts counts;

@@ -500,6 +500,49 @@ START_TEST(customer_filter_skips_others)
 }
 END_TEST
 
+/*
+ * gb_rater_selects remembers its answers and the customer they named, and
+ * the row that follows reuses that customer: only when the row's customer
+ * is byte for byte the one asked about.
+ */
+START_TEST(selects_answer_only_for_that_customer)
+{
+	static const char *const only[] = { "c2", "alpha", "alphb", "beta",
+		"a-customer-id-longer-than-the-memo-holds" };
+	const char *S = "2026-10-01T00:00:00Z", *E = "2026-10-01T01:00:00Z";
+	const char *lng = only[4];
+
+	start_with("half_even", OCT_FROM, NOV_FROM, only, 5, 0, 0);
+	ck_assert_int_eq(gb_rater_selects(rater, "c1", 2), 0);
+	ck_assert_int_eq(gb_rater_selects(rater, "c1", 2), 0); /* remembered */
+	ck_assert_int_eq(gb_rater_selects(rater, "c2", 2), 1);
+	ck_assert_int_eq(gb_rater_selects(rater, "c2", 2), 1);
+	/* asked about c2, handed c1 (a front end that read it whole) */
+	ck_assert_int_eq(gpu("a", "c1", S, E, "H100", "us", "1"), GB_STATE_SKIPPED);
+	ck_assert_int_eq(gb_rater_selects(rater, "alpha", 5), 1);
+	/* same length, last byte differs: alphb's row, not alpha's */
+	ck_assert_int_eq(gpu("b", "alphb", S, E, "H100", "us", "1"), GB_STATE_BILLED);
+	ck_assert_int_eq(gb_rater_selects(rater, "beta", 4), 1);
+	ck_assert_int_eq(gpu("c", "beta", S, E, "H100", "us", "2"), GB_STATE_BILLED);
+	ck_assert_int_eq(gb_rater_selects(rater, lng, strlen(lng)), 1);
+	ck_assert_int_eq(gpu("d", lng, S, E, "H100", "us", "3"), GB_STATE_BILLED);
+	ck_assert_int_eq(gb_rater_selects(rater, "beta", 4), 1);
+	/* beta asked about last: the long id's row is still the long id's */
+	ck_assert_int_eq(gpu("e", lng, S, E, "H100", "us", "1"), GB_STATE_BILLED);
+	finish();
+	/* 1, 2 and 3 + 1 GPU-hours at 2.50 */
+	ck_assert_uint_eq(gb_invoice_set_count(set), 3);
+	ck_assert_str_eq(invoice(0)->customer, lng);
+	assert_money(invoice(0)->total, "10.00");
+	ck_assert_str_eq(invoice(1)->customer, "alphb");
+	assert_money(invoice(1)->total, "2.50");
+	ck_assert_str_eq(invoice(2)->customer, "beta");
+	assert_money(invoice(2)->total, "5.00");
+	ck_assert_uint_eq(gb_invoice_set_counts(set)->skipped, 1);
+	stop();
+}
+END_TEST
+
 START_TEST(shard_hash_is_stable)
 {
 	/* Pinned from an independent FNV-1a 64 in Python:
@@ -621,6 +664,7 @@ static Suite *rater_suite(void)
 	tcase_add_test(tc, unknown_type_and_field_count);
 	tcase_add_test(tc, before_first_version_has_no_rate);
 	tcase_add_test(tc, customer_filter_skips_others);
+	tcase_add_test(tc, selects_answer_only_for_that_customer);
 	tcase_add_test(tc, shard_hash_is_stable);
 	tcase_add_test(tc, row_order_does_not_matter);
 	tcase_add_test(tc, split_record_gives_same_amounts);
