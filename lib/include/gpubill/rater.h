@@ -109,7 +109,10 @@ GB_EXTERN void gb_rater_counts(const gb_rater *rater, gb_counts *out);
  * reading a row once it has the customer asks here first; it hands the
  * rows it stopped reading to gb_rater_add_row flagged GB_ROW_FILTERED,
  * which counts them as skipped unread.  Only this rater's answer may
- * filter its rows.
+ * filter its rows.  Answers are remembered by the customer id's bytes, so
+ * asking about every row costs a small table lookup, and a row handed to
+ * gb_rater_add_row right after a yes for its customer is not looked up
+ * again.
  */
 GB_EXTERN int gb_rater_selects(gb_rater *rater, const char *customer,
 			       size_t len);
