@@ -16,7 +16,8 @@ static const char invoice_help[] =
 CMD_HELP_PRICES
 CMD_HELP_CONTRACTS
 CMD_HELP_PERIOD
-"  -f, --format FMT      text (default), csv or json\n"
+"  -f, --format FMT      text (default), csv, json or focus (FinOps FOCUS\n"
+"                        1.0 cost and usage rows, CSV)\n"
 "  -o, --output FILE     write here (atomically) instead of standard output\n"
 "      --rejects FILE    write rejected rows as CSV: line,id,reason,message,file\n"
 "      --customer ID     bill only this customer (repeatable)\n"
@@ -28,9 +29,9 @@ CMD_HELP_PERIOD
 "Exit status: 0 clean, 1 some rows rejected, 2 usage error, 3 bad input\n"
 "(nothing written), 4 I/O error.  See gpubill(1).\n";
 
-static const char *const formats[] = { "text", "csv", "json", NULL };
+static const char *const formats[] = { "text", "csv", "json", "focus", NULL };
 static const gb_invoice_format format_of[] = {
-	GB_INVOICE_TEXT, GB_INVOICE_CSV, GB_INVOICE_JSON
+	GB_INVOICE_TEXT, GB_INVOICE_CSV, GB_INVOICE_JSON, GB_INVOICE_FOCUS
 };
 
 int cmd_invoice(int argc, char **argv)
@@ -74,7 +75,7 @@ int cmd_invoice(int argc, char **argv)
 		case 'f':
 			fmt = cmd_pick(optarg, formats);
 			if (fmt < 0) {
-				status = cmd_usage_error("invoice", "unknown --format '%s' (text, csv or json)", optarg);
+				status = cmd_usage_error("invoice", "unknown --format '%s' (text, csv, json or focus)", optarg);
 				goto done;
 			}
 			break;

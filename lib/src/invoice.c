@@ -883,7 +883,7 @@ int gb_invoice_writer_new(gb_invoice_writer **out, gb_invoice_format format,
 	gb_invoice_writer *w;
 
 	*out = NULL;
-	if (!fn || (unsigned)format > GB_INVOICE_JSON)
+	if (!fn || (unsigned)format > GB_INVOICE_FOCUS)
 		return gb_error_set(err, GB_EINVAL,
 				    "gb_invoice_writer_new: unknown format or no sink");
 	w = gb_calloc(1, sizeof *w);
@@ -916,6 +916,7 @@ static void head(gb_invoice_writer *w, const gb_invoice_set *s)
 	switch (w->format) {
 	case GB_INVOICE_TEXT: gb_text_head(w, s); break;
 	case GB_INVOICE_CSV: gb_csv_head(w, s); break;
+	case GB_INVOICE_FOCUS: gb_focus_head(w, s); break;
 	default: gb_json_head(w, s); break;
 	}
 }
@@ -940,6 +941,7 @@ int gb_invoice_writer_add(gb_invoice_writer *w, const gb_invoice_set *s,
 	switch (w->format) {
 	case GB_INVOICE_TEXT: rc = gb_text_invoice(w, s, inv); break;
 	case GB_INVOICE_CSV: rc = gb_csv_invoice(w, s, inv); break;
+	case GB_INVOICE_FOCUS: rc = gb_focus_invoice(w, s, inv); break;
 	default: rc = gb_json_invoice(w, s, inv); break;
 	}
 	if (rc)
@@ -969,6 +971,7 @@ int gb_invoice_writer_finish(gb_invoice_writer *w, const gb_invoice_set *s,
 	switch (w->format) {
 	case GB_INVOICE_TEXT: gb_text_tail(w, s); break;
 	case GB_INVOICE_CSV: gb_csv_tail(w, s); break;
+	case GB_INVOICE_FOCUS: gb_focus_tail(w, s); break;
 	default: gb_json_tail(w, s); break;
 	}
 	w->done = 1;
@@ -1007,4 +1010,10 @@ int gb_invoice_write_json(const gb_invoice_set *s, gb_write_fn fn,
 			  void *payload, gb_error *err)
 {
 	return write_all(s, GB_INVOICE_JSON, fn, payload, err);
+}
+
+int gb_invoice_write_focus(const gb_invoice_set *s, gb_write_fn fn,
+			   void *payload, gb_error *err)
+{
+	return write_all(s, GB_INVOICE_FOCUS, fn, payload, err);
 }

@@ -310,8 +310,9 @@ size_t gb_price_text(gb_invoice_writer *w, char *out, const mpq_t v,
 		     unsigned min_frac, unsigned max_frac);
 
 /*
- * Per format (write_text.c, write_csv.c, write_json.c): the head before
- * the first invoice, one invoice, the tail.  They append to w->b; the
+ * Per format (write_text.c, write_csv.c, write_json.c, write_focus.c): the
+ * head before the first invoice, one invoice, the tail.  They append to
+ * w->b (write_focus.c keeps the run's repeated cells in w->aux); the
  * invoice step returns 0, GB_ENOMEM or GB_ERANGE (an amount too long to
  * print), and allocation failures inside w->b show at the next flush.
  */
@@ -327,5 +328,9 @@ void gb_json_head(gb_invoice_writer *w, const gb_invoice_set *s);
 int gb_json_invoice(gb_invoice_writer *w, const gb_invoice_set *s,
 		    const gb_invoice *inv);
 void gb_json_tail(gb_invoice_writer *w, const gb_invoice_set *s);
+void gb_focus_head(gb_invoice_writer *w, const gb_invoice_set *s);
+int gb_focus_invoice(gb_invoice_writer *w, const gb_invoice_set *s,
+		     const gb_invoice *inv);
+void gb_focus_tail(gb_invoice_writer *w, const gb_invoice_set *s);
 
 #endif

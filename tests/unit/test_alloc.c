@@ -85,6 +85,8 @@ static int run(const char *prices_json, size_t plen, const char *contracts_json,
 		rc = gb_invoice_write_csv(set, sink, out, err);
 	if (!rc)
 		rc = gb_invoice_write_text(set, sink, out, err);
+	if (!rc)
+		rc = gb_invoice_write_focus(set, sink, out, err);
 	gb_invoice_set_free(set);
 	gb_csv_reader_free(reader);
 	gb_rater_free(rater);

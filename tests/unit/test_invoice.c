@@ -1,6 +1,6 @@
 /*
- * test_invoice.c - the writers: exact bytes for CSV, JSON and text, CSV
- * formula neutralisation, JSON escaping, write failures.
+ * test_invoice.c - the writers: exact bytes for CSV, FOCUS, JSON and text,
+ * CSV formula neutralisation, JSON escaping, write failures.
  */
 #include <check.h>
 #include <gpubill/gpubill.h>
@@ -109,6 +109,51 @@ START_TEST(csv_exact_and_formula_safe)
 }
 END_TEST
 
+/*
+ * By hand: one row per line, every cost column the line's amount (JPY, no
+ * decimals, rounded up by the rater), the period both billing and charge
+ * period, the table's name "t" as provider, publisher and issuer; ids
+ * quoted and neutralised as in the csv invoice.
+ */
+START_TEST(focus_exact_and_formula_safe)
+{
+	static const char period[] =
+		"2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,";
+	sink s = { NULL, 0, 0, 0 };
+	gb_error err;
+	char want[4096];
+
+	snprintf(want, sizeof want,
+		"BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,"
+		"BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargeClass,"
+		"ChargeDescription,ChargeFrequency,ChargePeriodEnd,ChargePeriodStart,"
+		"CommitmentDiscountCategory,CommitmentDiscountId,CommitmentDiscountName,"
+		"CommitmentDiscountStatus,CommitmentDiscountType,ConsumedQuantity,"
+		"ConsumedUnit,ContractedCost,ContractedUnitPrice,EffectiveCost,"
+		"InvoiceIssuerName,ListCost,ListUnitPrice,PricingCategory,"
+		"PricingQuantity,PricingUnit,ProviderName,PublisherName,RegionId,"
+		"RegionName,ServiceCategory,ServiceName,SkuId,x_LineKind\r\n"
+		/* 6 s: 1 JPY; 6 / 3600 h shown at 6 digits */
+		"1,-5,,JPY,%sUsage,,\"H100 on-demand, us-east\",Usage-Based,%s,,,,,"
+		"6,GPU-seconds,1,450.5,1,t,1,450.5,Standard,0.001667,GPU-hour,t,t,"
+		"us-east,us-east,Compute,GPU Compute,H100,gpu_on_demand\r\n"
+		/* 1 h: 450.5, up to 451 */
+		"451,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",,JPY,%sUsage,,"
+		"\"H100 on-demand, us-east\",Usage-Based,%s,,,,,"
+		"3600,GPU-seconds,451,450.5,451,t,451,450.5,Standard,1,GPU-hour,t,t,"
+		"us-east,us-east,Compute,GPU Compute,H100,gpu_on_demand\r\n"
+		/* 30 min: 225.25, up to 226 */
+		"226,\"a,b \"\"q\"\"\",,JPY,%sUsage,,"
+		"\"H100 on-demand, us-east\",Usage-Based,%s,,,,,"
+		"1800,GPU-seconds,226,450.5,226,t,226,450.5,Standard,0.5,GPU-hour,t,t,"
+		"us-east,us-east,Compute,GPU Compute,H100,gpu_on_demand\r\n",
+		period, period, period, period, period, period);
+	ck_assert_int_eq(gb_invoice_write_focus(set, sink_write, &s, &err), 0);
+	ck_assert_str_eq(s.data, want);
+	free(s.data);
+}
+END_TEST
+
 START_TEST(json_escapes_and_totals)
 {
 	sink s = { NULL, 0, 0, 0 };
@@ -153,6 +198,8 @@ START_TEST(write_failure_is_reported)
 	ck_assert_int_eq(gb_invoice_write_csv(set, sink_write, &s, &err), GB_EIO);
 	s.writes = 0;
 	ck_assert_int_eq(gb_invoice_write_text(set, sink_write, &s, &err), GB_EIO);
+	s.writes = 0;
+	ck_assert_int_eq(gb_invoice_write_focus(set, sink_write, &s, &err), GB_EIO);
 	free(s.data);
 }
 END_TEST
@@ -177,6 +224,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, csv_exact_and_formula_safe);
+	tcase_add_test(tc, focus_exact_and_formula_safe);
 	tcase_add_test(tc, json_escapes_and_totals);
 	tcase_add_test(tc, text_is_aligned);
 	tcase_add_test(tc, write_failure_is_reported);

@@ -1,8 +1,8 @@
 /*
  * test_stream.c - invoices streamed customer by customer
  * (gb_rater_finish_each + gb_invoice_writer) give the same bytes as the
- * collect-all path (gb_rater_finish + gb_invoice_write_*), in all three
- * formats; the integer fast paths give the same bytes as GMP alone; a
+ * collect-all path (gb_rater_finish + gb_invoice_write_*), in all four
+ * formats; FOCUS rows add up to each invoice's total; the integer fast paths give the same bytes as GMP alone; a
  * callback that fails stops the run cleanly.
  */
 #include <check.h>
@@ -15,10 +15,10 @@
 #include "invoice_internal.h"
 #include "test_data.h"
 
-#define NFMT 3
+#define NFMT 4
 
 static const gb_invoice_format fmts[NFMT] = {
-	GB_INVOICE_TEXT, GB_INVOICE_CSV, GB_INVOICE_JSON
+	GB_INVOICE_TEXT, GB_INVOICE_CSV, GB_INVOICE_JSON, GB_INVOICE_FOCUS
 };
 
 typedef struct sink {
@@ -283,6 +283,118 @@ static void canonical(const gb_invoice_set *set)
 	mpq_clear(t);
 }
 
+/*
+ * One RFC 4180 field of a FOCUS row at *p into out (unquoted, NUL-ended);
+ * *p moves past its ',' or CRLF.  Returns the character that ended it
+ * (',' or '\n'), or 0 when the text is not such a field.  (No ck_assert
+ * per field: each one costs Check a write.)
+ */
+static char csv_field(const char **p, char *out, size_t size)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	if (*s == '"') {
+		for (s++;; s++) {
+			if (*s == '"' && s[1] == '"')
+				s++;
+			else if (*s == '"')
+				break;
+			if (*s == '\0' || n + 1 >= size)
+				return 0;
+			out[n++] = *s;
+		}
+		s++;
+	} else {
+		for (; *s != ',' && *s != '\r'; s++) {
+			if (*s == '\0' || *s == '"' || n + 1 >= size)
+				return 0;
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+	if (*s == ',') {
+		*p = s + 1;
+		return ',';
+	}
+	if (s[0] != '\r' || s[1] != '\n')
+		return 0;
+	*p = s + 2;
+	return '\n';
+}
+
+/* FOCUS columns and our one custom column */
+#define FOCUS_COLS 36
+
+/*
+ * "-123.45" with exactly minor digits after the dot (none: no dot) as
+ * minor units in v; 0, or -1 when it is not such a number.
+ */
+static int minor_units_of(mpz_t v, const char *text, unsigned minor)
+{
+	char digits[256], *d = digits;
+	const char *dot = strchr(text, '.');
+
+	if (minor ? !dot || strlen(dot + 1) != minor : dot != NULL)
+		return -1;
+	for (; *text && d < digits + sizeof digits - 1; text++)
+		if (*text != '.')
+			*d++ = *text;
+	*d = '\0';
+	return mpz_set_str(v, digits, 10);
+}
+
+/*
+ * The FOCUS rows of set, in order, are its invoices' lines: 36 fields
+ * each, BillingAccountId the customer (an apostrophe before a
+ * formula-like one), x_LineKind the line's kind, and BilledCost (the
+ * first column), summed exactly, equal to the invoice's total.
+ */
+static void focus_adds_up(const gb_invoice_set *set, const char *text)
+{
+	unsigned minor = gb_invoice_set_minor_units(set);
+	const char *p = strchr(text, '\n');
+	char field[1024];
+	mpz_t sum, v;
+	size_t i, j;
+
+	ck_assert_ptr_nonnull(p);
+	p++;
+	mpz_init(sum);
+	mpz_init(v);
+	for (i = 0; i < gb_invoice_set_count(set); i++) {
+		const gb_invoice *inv = gb_invoice_set_get(set, i);
+
+		mpz_set_ui(sum, 0);
+		for (j = 0; j < inv->nlines; j++) {
+			const char *why = NULL;
+			int col;
+
+			if (csv_field(&p, field, sizeof field) != ',' ||
+			    minor_units_of(v, field, minor) != 0)
+				why = "BilledCost is not an amount";
+			mpz_add(sum, sum, v);
+			if (!why && (csv_field(&p, field, sizeof field) != ',' ||
+				     strcmp(field + (field[0] == '\''),
+					    inv->customer) != 0))
+				why = "BillingAccountId is not the customer";
+			for (col = 2; !why && col < FOCUS_COLS; col++)
+				if (csv_field(&p, field, sizeof field) !=
+				    (col + 1 < FOCUS_COLS ? ',' : '\n'))
+					why = "not 36 fields";
+			if (!why && strcmp(field, gb_line_kind_name(inv->lines[j].kind)))
+				why = "x_LineKind is not the line's kind";
+			if (why)
+				ck_abort_msg("invoice %zu, line %zu: %s", i, j + 1, why);
+		}
+		if (mpz_cmp(sum, inv->total) != 0)
+			ck_abort_msg("invoice %zu: FOCUS rows do not add up to its total", i);
+	}
+	ck_assert_str_eq(p, "");
+	mpz_clear(sum);
+	mpz_clear(v);
+}
+
 /* The collect-all path: gb_rater_finish, then each writer over the set. */
 static size_t collected(const inputs *in, sink *out)
 {
@@ -296,8 +408,10 @@ static size_t collected(const inputs *in, sink *out)
 	ck_assert_int_eq(gb_invoice_write_text(set, sink_write, &out[0], &err), 0);
 	ck_assert_int_eq(gb_invoice_write_csv(set, sink_write, &out[1], &err), 0);
 	ck_assert_int_eq(gb_invoice_write_json(set, sink_write, &out[2], &err), 0);
+	ck_assert_int_eq(gb_invoice_write_focus(set, sink_write, &out[3], &err), 0);
 	n = gb_invoice_set_count(set);
 	canonical(set);
+	focus_adds_up(set, out[3].data);
 	if (n)
 		ck_assert_ptr_nonnull(gb_invoice_set_get(set, n - 1));
 	ck_assert_ptr_null(gb_invoice_set_get(set, n));
@@ -305,17 +419,17 @@ static size_t collected(const inputs *in, sink *out)
 	return n;
 }
 
-typedef struct three {
+typedef struct fanout {
 	gb_invoice_writer *w[NFMT];
 	size_t calls;
 	const char *last;     /* customer of the previous call */
 	char prev[256];
-} three;
+} fanout;
 
-static int to_three(const gb_invoice_set *set, const gb_invoice *inv,
+static int to_all(const gb_invoice_set *set, const gb_invoice *inv,
 		    void *payload, gb_error *err)
 {
-	three *t = payload;
+	fanout *t = payload;
 	int i, rc;
 
 	/* customer order, strictly */
@@ -333,13 +447,13 @@ static int to_three(const gb_invoice_set *set, const gb_invoice *inv,
 	return 0;
 }
 
-/* The streamed path: one run feeds all three incremental writers. */
+/* The streamed path: one run feeds all four incremental writers. */
 static size_t streamed(const inputs *in, sink *out)
 {
 	gb_invoice_set *set;
 	gb_rater *r = rated(in);
 	gb_error err;
-	three t;
+	fanout t;
 	size_t n;
 	int i;
 
@@ -347,7 +461,7 @@ static size_t streamed(const inputs *in, sink *out)
 	for (i = 0; i < NFMT; i++)
 		ck_assert_int_eq(gb_invoice_writer_new(&t.w[i], fmts[i], sink_write,
 						       &out[i], &err), 0);
-	ck_assert_int_eq(gb_rater_finish_each(r, &set, to_three, &t, &err), 0);
+	ck_assert_int_eq(gb_rater_finish_each(r, &set, to_all, &t, &err), 0);
 	gb_rater_free(r);
 	for (i = 0; i < NFMT; i++) {
 		ck_assert_int_eq(gb_invoice_writer_finish(t.w[i], set, &err), 0);
@@ -516,6 +630,8 @@ START_TEST(odd_strings_every_path)
 	ck_assert_ptr_nonnull(strstr(s[0].data, "H100-SXM on-demand, \xc3\xa9t\xc3\xa9"));
 	ck_assert_ptr_nonnull(strstr(s[2].data, "\"customer\": \"back\\\\slash\""));
 	ck_assert_ptr_nonnull(strstr(s[2].data, "\"region\": \"tab\\\\x\""));
+	ck_assert_ptr_nonnull(strstr(s[3].data, ",\"'=HYPERLINK(1)\",,"));
+	ck_assert_ptr_nonnull(strstr(s[3].data, ",\"eu,west\",\"eu,west\","));
 	sinks_free(s);
 	inputs_free(&in);
 	free(p);
@@ -568,6 +684,9 @@ START_TEST(zero_invoices)
 	ck_assert_ptr_nonnull(strstr(s[0].data, "0 invoices, total 0.00 USD"));
 	ck_assert_str_eq(s[1].data, "customer,line,kind,description,sku_model,"
 			 "region,quantity,unit,unit_price,amount,currency\r\n");
+	/* FOCUS: the header row alone */
+	ck_assert_ptr_nonnull(strstr(s[3].data, "BilledCost,BillingAccountId,"));
+	ck_assert_ptr_eq(strstr(s[3].data, "\r\n"), s[3].data + s[3].len - 2);
 	sinks_free(s);
 	inputs_free(&in);
 	free(p);
@@ -690,7 +809,7 @@ static int row_or_stop(const gb_row *row, gb_error *err, void *payload)
 	return rc != 0;
 }
 
-/* Everything from the table to the three streamed outputs; 0 or a code. */
+/* Everything from the table to the streamed outputs; 0 or a code. */
 static int stream_run(const char *p, size_t plen, const char *c, size_t clen,
 		      const char *u, size_t ulen, gb_error *err)
 {
@@ -701,7 +820,7 @@ static int stream_run(const char *p, size_t plen, const char *c, size_t clen,
 	gb_invoice_set *set = NULL;
 	gb_rater_options o = GB_RATER_OPTIONS_INIT;
 	sink out[NFMT];
-	three t;
+	fanout t;
 	int rc, i;
 
 	memset(out, 0, sizeof out);
@@ -725,7 +844,7 @@ static int stream_run(const char *p, size_t plen, const char *c, size_t clen,
 	for (i = 0; i < NFMT && !rc; i++)
 		rc = gb_invoice_writer_new(&t.w[i], fmts[i], sink_write, &out[i], err);
 	if (!rc)
-		rc = gb_rater_finish_each(rater, &set, to_three, &t, err);
+		rc = gb_rater_finish_each(rater, &set, to_all, &t, err);
 	for (i = 0; i < NFMT && !rc; i++)
 		rc = gb_invoice_writer_finish(t.w[i], set, err);
 	for (i = 0; i < NFMT; i++)
@@ -1008,7 +1127,7 @@ START_TEST(notes_apply_to_their_invoice_only)
 	gb_line_note ln;
 	gb_invoice_note note;
 	sink plain[NFMT], noted[NFMT];
-	int i, pass;
+	int i, pass, shows;
 
 	ck_assert_ptr_nonnull(set);
 	gb_invoice_line_init(&line);
@@ -1081,11 +1200,13 @@ START_TEST(notes_apply_to_their_invoice_only)
 			gb_invoice_fast = 1;
 			gb_invoice_writer_free(a);
 			gb_invoice_writer_free(b);
+			/* FOCUS takes no notes: every line goes the general way */
+			shows = how[pass].shows && fmts[i] != GB_INVOICE_FOCUS;
 			ck_assert_msg((plain[i].len == noted[i].len &&
 				       memcmp(plain[i].data, noted[i].data,
-					      plain[i].len) == 0) == !how[pass].shows,
+					      plain[i].len) == 0) == !shows,
 				      "case %d, format %d: the note %s", pass, i,
-				      how[pass].shows ? "was not used" : "was used");
+				      shows ? "was not used" : "was used");
 		}
 		sinks_free(plain);
 		sinks_free(noted);

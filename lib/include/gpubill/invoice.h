@@ -1,6 +1,6 @@
 /*
  * gpubill/invoice.h - invoices as the rater produces them, and writers for
- * text, CSV and JSON.  An invoice set is read-only once built.
+ * text, CSV, JSON and FOCUS.  An invoice set is read-only once built.
  */
 #ifndef GPUBILL_INVOICE_H
 #define GPUBILL_INVOICE_H
@@ -131,6 +131,12 @@ GB_EXTERN int gb_invoice_write_csv(const gb_invoice_set *set, gb_write_fn fn,
 				   void *payload, gb_error *err);
 GB_EXTERN int gb_invoice_write_json(const gb_invoice_set *set, gb_write_fn fn,
 				    void *payload, gb_error *err);
+/*
+ * FinOps FOCUS 1.0 cost and usage data, as CSV: one row per invoice line
+ * (no totals), BilledCost the line's amount; see gpubill(1), FOCUS.
+ */
+GB_EXTERN int gb_invoice_write_focus(const gb_invoice_set *set, gb_write_fn fn,
+				     void *payload, gb_error *err);
 
 /*
  * The same output built incrementally, for invoices that are not held:
@@ -147,7 +153,8 @@ GB_EXTERN int gb_invoice_write_json(const gb_invoice_set *set, gb_write_fn fn,
 typedef enum gb_invoice_format {
 	GB_INVOICE_TEXT = 0,
 	GB_INVOICE_CSV = 1,
-	GB_INVOICE_JSON = 2
+	GB_INVOICE_JSON = 2,
+	GB_INVOICE_FOCUS = 3
 } gb_invoice_format;
 
 typedef struct gb_invoice_writer gb_invoice_writer;
