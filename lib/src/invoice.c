@@ -691,6 +691,32 @@ void gb_buf_money(gb_buf *b, const mpz_t minor, unsigned minor_units)
 	b->data[b->len] = '\0';
 }
 
+void gb_buf_counts_text(gb_buf *b, const gb_counts *c)
+{
+	gb_buf_printf(b, "%llu read, %llu billed, %llu rejected, %llu duplicates, "
+		      "%llu outside period",
+		      (unsigned long long)c->read, (unsigned long long)c->billed,
+		      (unsigned long long)c->rejected,
+		      (unsigned long long)c->duplicates,
+		      (unsigned long long)c->outside_period);
+	if (c->skipped)
+		gb_buf_printf(b, ", %llu skipped (other customers)",
+			      (unsigned long long)c->skipped);
+}
+
+void gb_buf_counts_json(gb_buf *b, const gb_counts *c)
+{
+	gb_buf_printf(b, "    \"records\": %llu,\n    \"billed\": %llu,\n"
+		      "    \"rejected\": %llu,\n    \"duplicates\": %llu,\n"
+		      "    \"outside_period\": %llu,\n    \"skipped\": %llu,\n",
+		      (unsigned long long)c->read,
+		      (unsigned long long)c->billed,
+		      (unsigned long long)c->rejected,
+		      (unsigned long long)c->duplicates,
+		      (unsigned long long)c->outside_period,
+		      (unsigned long long)c->skipped);
+}
+
 void gb_buf_decimal(gb_buf *b, const mpq_t v, unsigned min_frac,
 		    unsigned max_frac)
 {

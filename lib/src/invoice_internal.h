@@ -258,6 +258,14 @@ void gb_buf_printf(gb_buf *b, const char *fmt, ...)
 	;
 void gb_buf_money(gb_buf *b, const mpz_t minor, unsigned minor_units);
 void gb_buf_u64(gb_buf *b, uint64_t v);
+/*
+ * A run's record counts, as every summary says them.  Text: "N read, N
+ * billed, N rejected, N duplicates, N outside period" and ", N skipped
+ * (other customers)" when some were.  JSON: the members "records" to
+ * "skipped", one a line at a four-space indent, each ending ",\n".
+ */
+void gb_buf_counts_text(gb_buf *b, const gb_counts *c);
+void gb_buf_counts_json(gb_buf *b, const gb_counts *c);
 /* gb_decimal_text's text appended. */
 void gb_buf_decimal(gb_buf *b, const mpq_t v, unsigned min_frac,
 		    unsigned max_frac);

@@ -958,16 +958,8 @@ int gb_margin_write_text(const gb_margin *m, gb_write_fn fn, void *payload,
 		rc = text_table(&b, m, width, 1, fn, payload, err);
 	}
 	if (rc == 0) {
-		gb_buf_printf(&b, "\nRecords: %llu read, %llu billed, %llu rejected, "
-			      "%llu duplicates, %llu outside period",
-			      (unsigned long long)c->read,
-			      (unsigned long long)c->billed,
-			      (unsigned long long)c->rejected,
-			      (unsigned long long)c->duplicates,
-			      (unsigned long long)c->outside_period);
-		if (c->skipped)
-			gb_buf_printf(&b, ", %llu skipped (other customers)",
-				      (unsigned long long)c->skipped);
+		gb_buf_puts(&b, "\nRecords: ");
+		gb_buf_counts_text(&b, c);
 		gb_buf_puts(&b, "\n");
 		rc = gb_buf_flush(&b, fn, payload, err);
 	}
@@ -1092,16 +1084,9 @@ int gb_margin_write_json(const gb_margin *m, gb_write_fn fn, void *payload,
 	}
 	if (rc == 0) {
 		gb_buf_puts(&b, "  },\n  \"summary\": {\n");
-		gb_buf_printf(&b, "    \"records\": %llu,\n    \"billed\": %llu,\n"
-			      "    \"rejected\": %llu,\n    \"duplicates\": %llu,\n"
-			      "    \"outside_period\": %llu,\n    \"skipped\": %llu,\n"
-			      "    \"invoices\": %zu\n  }\n}\n",
-			      (unsigned long long)c->read,
-			      (unsigned long long)c->billed,
-			      (unsigned long long)c->rejected,
-			      (unsigned long long)c->duplicates,
-			      (unsigned long long)c->outside_period,
-			      (unsigned long long)c->skipped, m->ninvoices);
+		gb_buf_counts_json(&b, c);
+		gb_buf_printf(&b, "    \"invoices\": %zu\n  }\n}\n",
+			      m->ninvoices);
 		rc = gb_buf_flush(&b, fn, payload, err);
 	}
 	gb_buf_free(&b);

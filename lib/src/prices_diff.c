@@ -1596,19 +1596,6 @@ static void rates_table(table *t, const gb_diff *d)
 	gb_buf_free(&item);
 }
 
-static void counts_text(gb_buf *b, const gb_counts *c)
-{
-	gb_buf_printf(b, "%llu read, %llu billed, %llu rejected, %llu duplicates, "
-		      "%llu outside period",
-		      (unsigned long long)c->read, (unsigned long long)c->billed,
-		      (unsigned long long)c->rejected,
-		      (unsigned long long)c->duplicates,
-		      (unsigned long long)c->outside_period);
-	if (c->skipped)
-		gb_buf_printf(b, ", %llu skipped (other customers)",
-			      (unsigned long long)c->skipped);
-}
-
 static size_t total_lines(const gb_diff *d)
 {
 	size_t i, n = 0;
@@ -1670,9 +1657,9 @@ int gb_diff_write_text(const gb_diff *d, gb_write_fn fn, void *payload,
 		return gb_error_set(err, rc, "out of memory formatting output");
 	}
 	gb_buf_puts(&b, "\nRecords, old prices: ");
-	counts_text(&b, &d->old_counts);
+	gb_buf_counts_text(&b, &d->old_counts);
 	gb_buf_puts(&b, "\nRecords, new prices: ");
-	counts_text(&b, &d->new_counts);
+	gb_buf_counts_text(&b, &d->new_counts);
 	gb_buf_printf(&b, "\nRejected under the new prices only: %llu; under the old prices only: %llu\n",
 		      (unsigned long long)d->rejected_new_only,
 		      (unsigned long long)d->rejected_old_only);

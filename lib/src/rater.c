@@ -147,19 +147,29 @@ static long map_peek(const index_map *m, uint32_t tag)
 	return map_next(m, tag, &j);
 }
 
+int gb_resize_array(void **arr, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > (size_t)-1 / size)
+		return -1;
+	p = gb_realloc(*arr, n * size);
+	if (!p)
+		return -1;
+	*arr = p;
+	return 0;
+}
+
 int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 64;
-	void *p;
 
 	if (need <= *cap)
 		return 0;
 	while (n < need)
 		n *= 2;
-	p = gb_realloc(*arr, n * size);
-	if (!p)
+	if (gb_resize_array(arr, n, size) != 0)
 		return -1;
-	*arr = p;
 	*cap = n;
 	return 0;
 }

@@ -664,24 +664,14 @@ static proto *proto_new(fin *f, gb_line_kind kind)
 
 	if (f->npool == f->pool_cap) {
 		size_t cap = f->pool_cap ? f->pool_cap * 2 : 64, i;
-		proto *v = cap > (size_t)-1 / sizeof *v ? NULL :
-			   gb_realloc(f->pool, cap * sizeof *v);
-		proto **o;
 
-		if (!v)
+		if (gb_resize_array((void **)&f->pool, cap, sizeof *f->pool) ||
+		    gb_resize_array((void **)&f->ord, cap, sizeof *f->ord) ||
+		    gb_resize_array((void **)&f->ord2, cap, sizeof *f->ord2))
 			return NULL;
-		f->pool = v;
-		o = gb_realloc(f->ord, cap * sizeof *o);
-		if (!o)
-			return NULL;
-		f->ord = o;
-		o = gb_realloc(f->ord2, cap * sizeof *o);
-		if (!o)
-			return NULL;
-		f->ord2 = o;
 		for (i = f->pool_cap; i < cap; i++) {
-			mpq_init(v[i].own);
-			mpq_init(v[i].base);
+			mpq_init(f->pool[i].own);
+			mpq_init(f->pool[i].base);
 		}
 		f->pool_cap = cap;
 	}
@@ -1613,24 +1603,13 @@ static gb_invoice_line *line_new(fin *f)
 
 	if (f->nlines == f->lines_cap) {
 		size_t cap = f->lines_cap ? f->lines_cap * 2 : 64, i;
-		gb_invoice_line *v = cap > (size_t)-1 / sizeof *v ? NULL :
-				     gb_realloc(f->lines, cap * sizeof *v);
-		size_t *d;
-		gb_line_note *nt;
 
-		if (!v)
+		if (gb_resize_array((void **)&f->lines, cap, sizeof *f->lines) ||
+		    gb_resize_array((void **)&f->desc, cap, sizeof *f->desc) ||
+		    gb_resize_array((void **)&f->notes, cap, sizeof *f->notes))
 			return NULL;
-		f->lines = v;
-		d = gb_realloc(f->desc, cap * sizeof *d);
-		if (!d)
-			return NULL;
-		f->desc = d;
-		nt = gb_realloc(f->notes, cap * sizeof *nt);
-		if (!nt)
-			return NULL;
-		f->notes = nt;
 		for (i = f->lines_cap; i < cap; i++)
-			gb_invoice_line_init(&v[i]);
+			gb_invoice_line_init(&f->lines[i]);
 		f->lines_cap = cap;
 	}
 	l = &f->lines[f->nlines++];

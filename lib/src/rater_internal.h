@@ -183,6 +183,10 @@ struct gb_rater {
 };
 
 int gb_grow_array(void **arr, size_t *cap, size_t need, size_t size);
+/* *arr reallocated to n elements of size bytes; -1 (and *arr as it was)
+ * on no memory or a size past SIZE_MAX.  For arrays that grow together
+ * under one capacity. */
+int gb_resize_array(void **arr, size_t n, size_t size);
 long gb_rater_customer_intern(gb_rater *r, const char *name, size_t len);
 /* The hash customers are interned under. */
 uint64_t gb_rater_customer_hash(const char *name, size_t len);

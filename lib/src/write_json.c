@@ -292,15 +292,7 @@ void gb_json_tail(gb_invoice_writer *w, const gb_invoice_set *s)
 	else
 		ADD(b, "  \"invoices\": [],\n");
 	ADD(b, "  \"summary\": {\n");
-	gb_buf_printf(b, "    \"records\": %llu,\n    \"billed\": %llu,\n"
-		      "    \"rejected\": %llu,\n    \"duplicates\": %llu,\n"
-		      "    \"outside_period\": %llu,\n    \"skipped\": %llu,\n",
-		      (unsigned long long)c->read,
-		      (unsigned long long)c->billed,
-		      (unsigned long long)c->rejected,
-		      (unsigned long long)c->duplicates,
-		      (unsigned long long)c->outside_period,
-		      (unsigned long long)c->skipped);
+	gb_buf_counts_json(b, c);
 	gb_buf_printf(b, "    \"invoices\": %zu,\n", gb_invoice_set_count(s));
 	mpz_init(total);
 	gb_invoice_set_total(s, total);

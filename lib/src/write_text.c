@@ -282,15 +282,7 @@ void gb_text_tail(gb_invoice_writer *w, const gb_invoice_set *s)
 	gb_buf_money(b, total, s->minor_units);
 	mpz_clear(total);
 	gb_buf_printf(b, " %s", s->currency);
-	gb_buf_printf(b, "\nRecords: %llu read, %llu billed, %llu rejected, "
-		      "%llu duplicates, %llu outside period",
-		      (unsigned long long)c->read,
-		      (unsigned long long)c->billed,
-		      (unsigned long long)c->rejected,
-		      (unsigned long long)c->duplicates,
-		      (unsigned long long)c->outside_period);
-	if (c->skipped)
-		gb_buf_printf(b, ", %llu skipped (other customers)",
-			      (unsigned long long)c->skipped);
+	gb_buf_puts(b, "\nRecords: ");
+	gb_buf_counts_text(b, c);
 	gb_buf_puts(b, "\n");
 }
