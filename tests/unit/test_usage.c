@@ -962,6 +962,27 @@ static const char *random_ending(uint64_t *x)
 	return endings[pick(x, sizeof endings / sizeof *endings)];
 }
 
+/* The header row: names[0..n) shuffled (in place), a random ending. */
+static void put_header(struct text *b, uint64_t *x, const char **names,
+		       unsigned n)
+{
+	unsigned i, j;
+
+	for (i = n - 1; i > 0; i--) {
+		const char *tmp;
+
+		j = pick(x, i + 1);
+		tmp = names[i];
+		names[i] = names[j];
+		names[j] = tmp;
+	}
+	for (i = 0; i < n; i++) {
+		put_str(b, names[i]);
+		put_str(b, i + 1 < n ? "," : "");
+	}
+	put_str(b, random_ending(x));
+}
+
 /*
  * A usage file: a header of 4 to 23 columns (the required ones, some other
  * known ones, some unknown, in random order), then rows of mostly the
@@ -984,19 +1005,7 @@ static void random_file(struct text *b, uint64_t *x, unsigned maxrows,
 			names[ncols++] = gb_column_name((gb_column)i);
 	for (i = pick(x, maxextra + 1); i > 0; i--)
 		names[ncols++] = unknown[i - 1];
-	for (i = ncols - 1; i > 0; i--) {
-		const char *tmp;
-
-		j = pick(x, i + 1);
-		tmp = names[i];
-		names[i] = names[j];
-		names[j] = tmp;
-	}
-	for (i = 0; i < ncols; i++) {
-		put_str(b, names[i]);
-		put_str(b, i + 1 < ncols ? "," : "");
-	}
-	put_str(b, random_ending(x));
+	put_header(b, x, names, ncols);
 	nrows = 1 + pick(x, maxrows);
 	for (i = 0; i < nrows; i++) {
 		unsigned kind = pick(x, 16), nf;
@@ -1559,19 +1568,7 @@ static void usage_file(struct text *b, uint64_t *x, unsigned nrows)
 		names[ncols++] = gb_column_name((gb_column)i);
 	names[ncols++] = "note";
 	names[ncols++] = "zone";
-	for (i = ncols - 1; i > 0; i--) {
-		const char *tmp;
-
-		j = pick(x, i + 1);
-		tmp = names[i];
-		names[i] = names[j];
-		names[j] = tmp;
-	}
-	for (i = 0; i < ncols; i++) {
-		put_str(b, names[i]);
-		put_str(b, i + 1 < ncols ? "," : "");
-	}
-	put_str(b, random_ending(x));
+	put_header(b, x, names, ncols);
 	memset(v, 0, sizeof v);
 	for (i = 0; i < nrows; i++) {
 		unsigned kind = pick(x, 40), nf = ncols, c;
