@@ -13,11 +13,13 @@
 #   SHARDS=1          time two --shard halves in parallel against one run; 0: skip
 #   SCALING=0         1: also time 2 x ROWS rows, and report time(2N)/time(N)
 #   CUSTOMERS_SWEEP=0 1: also time ROWS rows over 10 and over 1,000,000
-#                     customers, and compare the cost per record
+#                     customers, compare the cost per record, and print
+#                     what a random read costs here (gpubill-memlat)
 #   BENCH_DIR         where generated logs are kept (default BUILD_DIR/bench-cache);
 #                     a log is made again only when the generator is newer
 #   SMOKE=0           1: fail unless gpubill billed rows and a non-zero total
-#   GPUBILL, GPUBILL_GEN, GPUBILL_FLOOR   the binaries (default: from BUILD_DIR)
+#   GPUBILL, GPUBILL_GEN, GPUBILL_FLOOR, GPUBILL_MEMLAT
+#                     the binaries (default: from BUILD_DIR)
 #
 # Everything runs one after another on one core's worth of work each, except
 # the two shards, which run side by side.  See README.md beside this file.
@@ -42,6 +44,7 @@ PERIOD=2026-10
 GPUBILL=${GPUBILL:-$build/gpubill}
 GPUBILL_GEN=${GPUBILL_GEN:-$build/tests/bench/gpubill-gen}
 GPUBILL_FLOOR=${GPUBILL_FLOOR:-$build/tests/bench/gpubill-floor}
+GPUBILL_MEMLAT=${GPUBILL_MEMLAT:-$build/tests/bench/gpubill-memlat}
 PRICES=$top/pricing-tables/default.json
 BENCH_DIR=${BENCH_DIR:-$build/bench-cache}
 
@@ -297,5 +300,12 @@ if [ "$CUSTOMERS_SWEEP" = 1 ]; then
 	ns1m=$(calc "$sweep_1000000 * 1e9 / $ROWS" 0)
 	ratio_cust=$(calc "$sweep_1000000 / $sweep_10")
 	echo "per record, 10 vs 1,000,000 customers: $ns10 ns vs $ns1m ns, ratio $ratio_cust (the same cost: $(verdict "$ratio_cust <= 1.15 && $ratio_cust >= 0.87"), within 15%)"
+	# With a million customers each record's customer and bucket
+	# lookups leave the cache: what one random read costs here.
+	if [ -x "$GPUBILL_MEMLAT" ]; then
+		"$GPUBILL_MEMLAT" 4 32 256 || echo "run.sh: $GPUBILL_MEMLAT failed" >&2
+	else
+		echo "run.sh: no $GPUBILL_MEMLAT: no random-read figures" >&2
+	fi
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
