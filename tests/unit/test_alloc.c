@@ -33,18 +33,6 @@ static int sink(const void *d, size_t n, void *payload)
 	return 0;
 }
 
-static int on_row(const gb_row *row, gb_error *err, void *payload)
-{
-	gb_outcome oc;
-	int rc = gb_rater_add_row(payload, row, &oc);
-
-	if (rc) {
-		err->code = rc;
-		snprintf(err->message, sizeof err->message, "%s", gb_strerror(rc));
-	}
-	return rc != 0;
-}
-
 /* One whole run; returns 0, or the first error's code (err filled). */
 static int run(const char *prices_json, size_t plen, const char *contracts_json,
 	       size_t clen, const char *csv, size_t ulen, written *out,
@@ -74,9 +62,10 @@ static int run(const char *prices_json, size_t plen, const char *contracts_json,
 	if (!rc)
 		rc = gb_csv_reader_new(&reader, "sample-usage.csv", err);
 	if (!rc)
-		rc = gb_csv_reader_feed(reader, csv, ulen, on_row, rater, err);
+		rc = gb_csv_reader_feed(reader, csv, ulen, add_row_or_stop,
+					 rater, err);
 	if (!rc)
-		rc = gb_csv_reader_finish(reader, on_row, rater, err);
+		rc = gb_csv_reader_finish(reader, add_row_or_stop, rater, err);
 	if (!rc)
 		rc = gb_rater_finish(rater, &set, err);
 	if (!rc)

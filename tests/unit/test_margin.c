@@ -804,18 +804,6 @@ END_TEST
 /* calls, fail_at, live and the allocator `counting` */
 #include "alloc_count.h"
 
-static int on_row(const gb_row *row, gb_error *err, void *payload)
-{
-	gb_outcome oc;
-	int rc = gb_rater_add_row(payload, row, &oc);
-
-	if (rc) {
-		err->code = rc;
-		snprintf(err->message, sizeof err->message, "%s", gb_strerror(rc));
-	}
-	return rc != 0;
-}
-
 static int count_bytes(const void *d, size_t n, void *payload)
 {
 	(void)d;
@@ -863,9 +851,10 @@ static int run(const inputs *in, gb_error *err)
 	if (!rc)
 		rc = gb_csv_reader_new(&reader, "sample-usage.csv", err);
 	if (!rc)
-		rc = gb_csv_reader_feed(reader, in->u, in->ulen, on_row, rater, err);
+		rc = gb_csv_reader_feed(reader, in->u, in->ulen,
+					 add_row_or_stop, rater, err);
 	if (!rc)
-		rc = gb_csv_reader_finish(reader, on_row, rater, err);
+		rc = gb_csv_reader_finish(reader, add_row_or_stop, rater, err);
 	if (!rc)
 		rc = gb_rater_finish(rater, &set, err);
 	mo.nby = 2;

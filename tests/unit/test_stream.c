@@ -797,18 +797,6 @@ END_TEST
 /* calls, fail_at, live and the allocator `counting` */
 #include "alloc_count.h"
 
-static int row_or_stop(const gb_row *row, gb_error *err, void *payload)
-{
-	gb_outcome oc;
-	int rc = gb_rater_add_row(payload, row, &oc);
-
-	if (rc) {
-		err->code = rc;
-		snprintf(err->message, sizeof err->message, "%s", gb_strerror(rc));
-	}
-	return rc != 0;
-}
-
 /* Everything from the table to the streamed outputs; 0 or a code. */
 static int stream_run(const char *p, size_t plen, const char *c, size_t clen,
 		      const char *u, size_t ulen, gb_error *err)
@@ -838,9 +826,10 @@ static int stream_run(const char *p, size_t plen, const char *c, size_t clen,
 	if (!rc)
 		rc = gb_csv_reader_new(&reader, "u.csv", err);
 	if (!rc)
-		rc = gb_csv_reader_feed(reader, u, ulen, row_or_stop, rater, err);
+		rc = gb_csv_reader_feed(reader, u, ulen, add_row_or_stop,
+					 rater, err);
 	if (!rc)
-		rc = gb_csv_reader_finish(reader, row_or_stop, rater, err);
+		rc = gb_csv_reader_finish(reader, add_row_or_stop, rater, err);
 	for (i = 0; i < NFMT && !rc; i++)
 		rc = gb_invoice_writer_new(&t.w[i], fmts[i], sink_write, &out[i], err);
 	if (!rc)
